@@ -1,0 +1,103 @@
+"""`concord`: the operators' command-line tool.
+
+  concord serve COMPONENT        run one process of a service or the gateway
+  concord migrate [SERVICE…]     create and migrate service databases
+  concord up | down | status     all components under supervisord (make run / make stop)
+  concord wait-ready [--url U]   wait until the gateway's /readyz answers 200
+  concord seed [--url U]         load the demo data set through the gateway
+  concord dlq list|show|replay   dead-lettered events
+  concord outbox list SERVICE    events not yet published (e.g. unroutable)
+"""
+import argparse
+import json
+import sys
+
+
+def _config(component):
+    from concord_common.settings import component_config_path, load_config
+    return load_config(component_config_path(component))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="concord", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run one process of a component")
+    serve.add_argument("component")
+    migrate = commands.add_parser("migrate", help="create and migrate service databases")
+    migrate.add_argument("services", nargs="*")
+    commands.add_parser("up", help="start every component under supervisord")
+    commands.add_parser("down", help="stop everything started by `up`")
+    commands.add_parser("status", help="show supervised processes")
+    wait = commands.add_parser("wait-ready", help="wait for the gateway's /readyz")
+    wait.add_argument("--url", default=None)
+    wait.add_argument("--timeout", type=float, default=120)
+    seed = commands.add_parser("seed", help="load the demo data set through the gateway")
+    seed.add_argument("--url", default=None)
+    dlq = commands.add_parser("dlq", help="dead-lettered events")
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("queue", nargs="?")
+    dlq.add_argument("--limit", type=int, default=None)
+    out = commands.add_parser("outbox", help="events waiting in a service's outbox")
+    out.add_argument("action", choices=["list"])
+    out.add_argument("service")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        import eventlet
+        eventlet.monkey_patch()
+        from concord_common.runner import serve as run_component
+        return run_component(args.component)
+
+    if args.command == "migrate":
+        from pathlib import Path
+
+        from concord_common import migrate as migrations
+        from concord_common.db import database_url
+        from concord_common.settings import SERVICE_NAMES
+        root = Path(__file__).resolve().parent.parent
+        for service in args.services or SERVICE_NAMES:
+            migrations.upgrade(database_url(_config(service)), root / "services" / service / "migrations")
+            print(f"{service}: migrated")
+        return 0
+
+    if args.command in ("up", "down", "status"):
+        from concord_common import supervise
+        return getattr(supervise, args.command)() or 0
+
+    if args.command in ("wait-ready", "seed"):
+        from concord_common import demo
+        url = args.url or demo.gateway_url()
+        if args.command == "wait-ready":
+            return 0 if demo.wait_ready(url, args.timeout) else 1
+        demo.seed(url)
+        return 0
+
+    if args.command == "dlq":
+        from concord_common import operations
+        amqp_uri = _config("audit")["AMQP_URI"]
+        if args.action == "list":
+            for queue, count in operations.dead_letter_counts(amqp_uri).items():
+                print(f"{count:8d}  {queue}.dlq")
+            return 0
+        if not args.queue:
+            parser.error("dlq show|replay needs the handler's queue name (see `concord dlq list`)")
+        if args.action == "show":
+            for item in operations.peek_dead_letters(amqp_uri, args.queue, args.limit or 20):
+                print(json.dumps(item, default=str))
+            return 0
+        moved = operations.replay_dead_letters(amqp_uri, args.queue, args.limit)
+        print(f"replayed {moved} event(s) into {args.queue}")
+        return 0
+
+    if args.command == "outbox":
+        from concord_common import operations
+        from concord_common.db import database_url
+        for row in operations.pending_outbox(database_url(_config(args.service))):
+            print(json.dumps(row, default=str))
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

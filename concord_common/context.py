@@ -1,0 +1,80 @@
+"""The caller context: who is asking, on whose behalf, under which request id.
+
+It travels in nameko's context data (AMQP headers `nameko.caller` and
+`nameko.request_id`) with every RPC call and event, and is put in a green-local
+for log lines while a worker runs.
+"""
+import json
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+
+CALLER_KEY = "caller"
+REQUEST_ID_KEY = "request_id"
+
+_current = threading.local()  # green-local once eventlet has monkey-patched
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Identity of whoever made the request (a user, an API client or the system)."""
+    kind: str = "anonymous"          # user | client | system | anonymous
+    id: str | None = None
+    organisation_id: str | None = None
+    teams: tuple = field(default_factory=tuple)   # ({"id", "role"}, ...)
+    roles: tuple = field(default_factory=tuple)
+    display_name: str | None = None
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["teams"] = list(self.teams)
+        data["roles"] = list(self.roles)
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Caller":
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(
+            kind=data.get("kind", "anonymous"),
+            id=data.get("id"),
+            organisation_id=data.get("organisation_id"),
+            teams=tuple(data.get("teams") or ()),
+            roles=tuple(data.get("roles") or ()),
+            display_name=data.get("display_name"),
+        )
+
+    def summary(self) -> dict:
+        """The compact form written into events and audit entries."""
+        return {"kind": self.kind, "id": self.id, "organisation_id": self.organisation_id,
+                "teams": [team.get("id") for team in self.teams]}
+
+
+SYSTEM = Caller(kind="system", id="system", display_name="Concord")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def caller_from_context_data(data: dict) -> Caller:
+    return Caller.from_json(data.get(CALLER_KEY))
+
+
+def set_current(caller: Caller | None, request_id: str | None) -> None:
+    _current.caller = caller
+    _current.request_id = request_id
+
+
+def clear_current() -> None:
+    _current.caller = None
+    _current.request_id = None
+
+
+def current_caller() -> Caller | None:
+    return getattr(_current, "caller", None)
+
+
+def current_request_id() -> str | None:
+    return getattr(_current, "request_id", None)

@@ -1,0 +1,160 @@
+"""PostgreSQL access for services: engine, unit of work, and the nameko provider.
+
+A unit of work is one transaction. Events raised in it go to the outbox table
+in that same transaction; the relay publishes them once it has committed.
+"""
+import logging
+import os
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool  # noqa: F401  (re-exported for migrate)
+
+from concord_common import context as ctx
+from concord_common.messaging_tables import outbox, processed_messages
+
+log = logging.getLogger(__name__)
+
+
+def make_green() -> None:
+    """Make psycopg wait through eventlet-patched select() even if it was imported early."""
+    import psycopg.waiting as waiting
+    waiting.wait = waiting.wait_select
+
+
+def database_url(config: dict, name: str | None = None) -> str:
+    """The service's own database: DATABASE_URL (server) + DATABASE_NAME."""
+    base = make_url(config.get("DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    if base.drivername in ("postgresql", "postgres"):
+        base = base.set(drivername="postgresql+psycopg")
+    return base.set(database=name or config["DATABASE_NAME"]).render_as_string(hide_password=False)
+
+
+def make_engine(url: str, pool_size: int = 10):
+    make_green()
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         pool_recycle=1800)
+
+
+def event_envelope(source: str, event_type: str, data: dict, caller: ctx.Caller | None,
+                   request_id: str | None) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "source": source,
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "request_id": request_id,
+        "caller": (caller or ctx.SYSTEM).summary(),
+        "data": data,
+    }
+
+
+class UnitOfWork:
+    """One transaction; `add_event` queues an event in the outbox within it."""
+
+    def __init__(self, engine, source: str, caller, request_id, on_commit=None):
+        self.session = Session(engine, expire_on_commit=False)
+        self.source = source
+        self.caller = caller
+        self.request_id = request_id
+        self.on_commit = on_commit
+        self.events: list[dict] = []
+
+    def add_event(self, event_type: str, data: dict) -> dict:
+        envelope = event_envelope(self.source, event_type, data, self.caller, self.request_id)
+        headers = {"nameko.request_id": self.request_id or envelope["id"]}
+        if self.caller is not None:
+            headers["nameko." + ctx.CALLER_KEY] = self.caller.to_json()
+        self.session.execute(insert(outbox).values(
+            id=envelope["id"], exchange=f"{self.source}.events", event_type=event_type,
+            envelope=envelope, headers=headers))
+        self.events.append(envelope)
+        return envelope
+
+    def already_processed(self, message_id: str, consumer: str) -> bool:
+        """Claim `message_id` for `consumer`; True if an earlier delivery already did."""
+        claimed = self.session.execute(
+            pg_insert(processed_messages).values(consumer=consumer, message_id=message_id)
+            .on_conflict_do_nothing().returning(processed_messages.c.message_id)).first()
+        return claimed is None
+
+    def commit(self):
+        self.session.commit()
+        if self.events and self.on_commit:
+            self.on_commit()
+        self.events = []
+
+
+@contextmanager
+def unit_of_work(engine, source: str, caller=None, request_id=None, on_commit=None):
+    uow = UnitOfWork(engine, source, caller, request_id, on_commit)
+    try:
+        yield uow
+        uow.commit()
+    except BaseException:
+        uow.session.rollback()
+        raise
+    finally:
+        uow.session.close()
+
+
+class DatabaseAccess:
+    """What a worker sees as `self.db`."""
+
+    def __init__(self, provider, worker_ctx):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    @property
+    def engine(self):
+        return self._provider.engine
+
+    def unit_of_work(self):
+        data = self._worker_ctx.data
+        return unit_of_work(self._provider.engine, self._provider.container.service_name,
+                            ctx.caller_from_context_data(data), data.get(ctx.REQUEST_ID_KEY),
+                            on_commit=self._provider.relay.wake)
+
+    def read(self):
+        """A read-only session, closed afterwards."""
+        return Session(self._provider.engine)
+
+
+class Database(DependencyProvider):
+    """Owns the service database: creates and migrates it, runs the outbox relay."""
+
+    def __init__(self, migrations_dir):
+        self.migrations_dir = migrations_dir
+        self.engine = None
+        self.relay = None
+
+    def setup(self):
+        from concord_common import migrate
+        from concord_common.outbox import OutboxRelay
+
+        config = self.container.config
+        self.url = database_url(config)
+        migrate.upgrade(self.url, self.migrations_dir)
+        self.engine = make_engine(self.url, int(config.get("DB_POOL_SIZE", 10)))
+        self.relay = OutboxRelay(self.engine, config["AMQP_URI"],
+                                 poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
+                                 enabled=bool(config.get("OUTBOX_RELAY", True)))
+
+    def start(self):
+        self.relay.start(self.container.spawn_managed_thread)
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return DatabaseAccess(self, worker_ctx)

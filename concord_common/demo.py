@@ -1,0 +1,47 @@
+"""The demo data set `make run` loads, through the gateway like any client."""
+import os
+import time
+
+import requests
+
+from concord_common.supervise import VAR
+
+DEMO_PROFILES = [
+    {"kind": "person", "given_name": "Jordan", "family_name": "Avery", "date_of_birth": "2010-04-17"},
+    {"kind": "person", "given_name": "Sam", "family_name": "Okafor", "date_of_birth": "1984-09-02"},
+    {"kind": "person", "given_name": "Elsie", "family_name": "Marsh", "date_of_birth": "1941-01-30"},
+    {"kind": "premises", "name": "The Red Lion, 12 High Street, Leeds"},
+]
+
+
+def gateway_url() -> str:
+    return "http://" + os.environ.get("GATEWAY_ADDRESS", "127.0.0.1:8080")
+
+
+def wait_ready(url: str, timeout: float = 120) -> bool:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = requests.get(url + "/readyz", timeout=5)
+            if response.status_code == 200:
+                return True
+            last = response.json().get("detail", response.status_code)
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.5)
+    print(f"not ready after {timeout:g}s: {last}")
+    return False
+
+
+def seed(url: str) -> None:
+    marker = VAR / f"demo-seeded-{os.environ.get('DATABASE_PREFIX', 'concord')}"
+    if marker.exists():
+        print("demo data already loaded")
+        return
+    for profile in DEMO_PROFILES:
+        response = requests.post(url + "/api/v1/profiles", json=profile, timeout=15)
+        response.raise_for_status()
+    VAR.mkdir(parents=True, exist_ok=True)
+    marker.write_text("seeded\n")
+    print(f"demo data loaded: {len(DEMO_PROFILES)} profiles")

@@ -1,0 +1,119 @@
+"""Typed errors that cross RPC intact and map to one HTTP status each.
+
+nameko serialises an exception raised in a service; classes registered with
+`deserialize_to_instance` are raised again as the same class in the caller,
+so the gateway maps them to `application/problem+json` in one table.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class ConcordError(Exception):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, detail: str = "", errors: dict | None = None):
+        # nameko stringifies None, so keep both arguments always concrete.
+        super().__init__(detail or "", errors or {})
+
+    @property
+    def detail(self) -> str:
+        return self.args[0]
+
+    @property
+    def errors(self) -> dict:
+        return self.args[1]
+
+
+def _register(cls):
+    return deserialize_to_instance(cls)
+
+
+@_register
+class ValidationFailed(ConcordError):
+    """The input broke a rule; `errors` maps each field path to its messages."""
+    status, slug, title = 422, "validation-failed", "Your request has errors"
+
+
+@_register
+class MalformedRequest(ConcordError):
+    """The input could not be read at all (not JSON, wrong shape)."""
+    status, slug, title = 400, "malformed-request", "The request could not be read"
+
+
+@_register
+class Unauthenticated(ConcordError):
+    status, slug, title = 401, "unauthenticated", "Sign in to continue"
+
+
+@_register
+class Forbidden(ConcordError):
+    status, slug, title = 403, "forbidden", "You may not do this"
+
+
+@_register
+class NotFound(ConcordError):
+    """Also what a record the caller may not see answers: deny by default."""
+    status, slug, title = 404, "not-found", "Not found"
+
+    def __init__(self, detail: str = "", errors: dict | None = None):
+        # One body for absent and forbidden records: never echo anything.
+        super().__init__("The requested resource does not exist.", {})
+
+
+@_register
+class Conflict(ConcordError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+@_register
+class PreconditionFailed(ConcordError):
+    status, slug, title = 412, "precondition-failed", "The record has changed since you read it"
+
+
+@_register
+class TooManyRequests(ConcordError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+@_register
+class ServiceUnavailable(ConcordError):
+    status, slug, title = 503, "service-unavailable", "A service needed for this request is unavailable"
+
+
+@_register
+class ServiceTimeout(ConcordError):
+    status, slug, title = 504, "service-timeout", "A service did not answer in time"
+
+
+def validation_errors(messages) -> dict:
+    """Flatten marshmallow's nested messages to {"field.path": [msg, ...]}."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix, node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        elif isinstance(node, list) and all(isinstance(item, str) for item in node):
+            flat.setdefault(prefix or "_schema", []).extend(node)
+        elif isinstance(node, list):
+            for item in node:
+                walk(prefix, item)
+        else:
+            flat.setdefault(prefix or "_schema", []).append(str(node))
+
+    walk("", messages)
+    return flat
+
+
+def load_or_fail(schema, payload, **kwargs):
+    """Validate `payload` with a marshmallow schema or raise ValidationFailed."""
+    from marshmallow import ValidationError
+
+    if not isinstance(payload, dict) and not kwargs.get("many"):
+        raise MalformedRequest("The request body must be a JSON object.")
+    try:
+        return schema.load(payload, **kwargs)
+    except ValidationError as exc:
+        raise ValidationFailed("One or more fields are invalid.", validation_errors(exc.messages))

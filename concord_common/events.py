@@ -1,0 +1,106 @@
+"""`reliable_event_handler`: event consumption that never acks a failure away.
+
+nameko's own event handler acks a message whose handler raised (the event is
+lost) or, with requeue_on_error, requeues it at once in a hot loop. Here a
+failure is re-published (with confirms, before the original is acked) to a
+delay queue whose TTL dead-letters it back to the handler's queue; after the
+last delay it goes to `<queue>.dlq`, with the error, where an operator sees it
+and can replay it (`concord dlq list|replay`). Input that can never succeed
+(ValidationFailed, MalformedRequest) goes to the dead-letter queue at once.
+
+Handlers must be idempotent: delivery is at least once. Use
+`uow.already_processed(event["id"], consumer)` inside the handler's transaction.
+"""
+import logging
+from datetime import datetime, timezone
+
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.events import SERVICE_POOL, EventHandler
+
+from concord_common import metrics
+from concord_common.errors import MalformedRequest, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-concord-attempts"
+ERROR_HEADER = "x-concord-error"
+DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0)
+PERMANENT_ERRORS = (ValidationFailed, MalformedRequest)
+DEFAULT_EXCHANGE = Exchange("")
+
+
+def retry_queue_name(queue_name: str, delay: float) -> str:
+    return f"{queue_name}.retry.{int(delay * 1000)}ms"
+
+
+def dead_letter_queue_name(queue_name: str) -> str:
+    return f"{queue_name}.dlq"
+
+
+def retry_queue(queue_name: str, delay: float) -> Queue:
+    # Expired messages dead-letter through the default exchange back to the handler's queue.
+    return Queue(retry_queue_name(queue_name, delay), exchange=DEFAULT_EXCHANGE,
+                 routing_key=retry_queue_name(queue_name, delay), durable=True,
+                 queue_arguments={"x-message-ttl": int(delay * 1000),
+                                  "x-dead-letter-exchange": "",
+                                  "x-dead-letter-routing-key": queue_name})
+
+
+def dead_letter_queue(queue_name: str) -> Queue:
+    return Queue(dead_letter_queue_name(queue_name), exchange=DEFAULT_EXCHANGE,
+                 routing_key=dead_letter_queue_name(queue_name), durable=True)
+
+
+class ReliableEventHandler(EventHandler):
+
+    def __init__(self, source_service, event_type, **kwargs):
+        super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
+                         reliable_delivery=True, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.retry_delays = tuple(float(d) for d in config.get("EVENT_RETRY_DELAYS") or DEFAULT_RETRY_DELAYS)
+        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
+        self.retry_queues = [retry_queue(self.queue.name, delay) for delay in self.retry_delays]
+        self.dead_letter_queue = dead_letter_queue(self.queue.name)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        try:
+            self._reroute_failure(message, exc_info[1])
+        except Exception:
+            # Could not park it safely: give it back to the queue rather than lose it.
+            log.exception("could not re-route a failed event; requeueing it")
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _reroute_failure(self, message, error):
+        queue_name = self.queue.name
+        headers = dict(message.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        headers[ATTEMPTS_HEADER] = attempts
+        headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:1000]
+        permanent = isinstance(error, PERMANENT_ERRORS)
+        if not permanent and attempts <= len(self.retry_delays):
+            target = self.retry_queues[attempts - 1]
+            metrics.EVENTS_RETRIED.labels(queue_name).inc()
+            log.warning("event handler %s failed (attempt %s), retrying in %ss: %s", queue_name, attempts,
+                        self.retry_delays[attempts - 1], headers[ERROR_HEADER])
+        else:
+            target = self.dead_letter_queue
+            headers["x-concord-dead-lettered-at"] = datetime.now(timezone.utc).isoformat()
+            headers["x-concord-original-queue"] = queue_name
+            metrics.EVENTS_DEAD_LETTERED.labels(queue_name).inc()
+            log.error("event handler %s gave up after %s attempt(s); dead-lettered to %s: %s",
+                      queue_name, attempts, target.name, headers[ERROR_HEADER])
+        self.publisher.publish(
+            message.payload, exchange=DEFAULT_EXCHANGE, routing_key=target.name, declare=[target],
+            headers=headers, message_id=message.properties.get("message_id"), serializer="json")
+
+
+reliable_event_handler = ReliableEventHandler.decorator

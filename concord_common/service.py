@@ -1,0 +1,77 @@
+"""Pieces every nameko service class uses: caller context, metrics, ping."""
+import time
+import weakref
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
+from sqlalchemy import text
+
+from concord_common import context as ctx
+from concord_common import metrics
+from concord_common.errors import ConcordError
+from concord_common.logs import INSTANCE
+
+
+def rpc(fn=None, **kwargs):
+    """nameko's @rpc, with Concord's typed errors treated as expected (not logged as crashes)."""
+    kwargs.setdefault("expected_exceptions", (ConcordError,))
+    if fn is None:
+        return Rpc.decorator(**kwargs)
+    return Rpc.decorator(fn, **kwargs)
+
+
+class RequestContext:
+    """What a worker sees as `self.context`: the caller and the request id."""
+
+    def __init__(self, worker_ctx):
+        self._worker_ctx = worker_ctx
+
+    @property
+    def caller(self) -> ctx.Caller:
+        return ctx.caller_from_context_data(self._worker_ctx.data)
+
+    @property
+    def request_id(self) -> str:
+        return self._worker_ctx.data.get(ctx.REQUEST_ID_KEY)
+
+    def authenticate(self, caller: ctx.Caller) -> None:
+        """Gateway only: from now on RPC calls and events of this worker carry `caller`."""
+        self._worker_ctx.data[ctx.CALLER_KEY] = caller.to_json()
+        ctx.set_current(caller, self.request_id)
+
+
+class CallContext(DependencyProvider):
+    """Sets the log context for each worker and times it."""
+
+    def __init__(self):
+        self._started = weakref.WeakKeyDictionary()
+
+    def worker_setup(self, worker_ctx):
+        data = worker_ctx.data
+        if not data.get(ctx.REQUEST_ID_KEY):
+            data[ctx.REQUEST_ID_KEY] = ctx.new_request_id()
+        ctx.set_current(ctx.caller_from_context_data(data), data[ctx.REQUEST_ID_KEY])
+        self._started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self._started.pop(worker_ctx, None)
+        if started is not None:
+            outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
+            metrics.WORKER_SECONDS.labels(self.container.service_name, worker_ctx.entrypoint.method_name,
+                                          outcome).observe(time.perf_counter() - started)
+
+    def worker_teardown(self, worker_ctx):
+        ctx.clear_current()
+
+    def get_dependency(self, worker_ctx):
+        return RequestContext(worker_ctx)
+
+
+def ping(service_name: str, engine=None) -> dict:
+    """The answer of every service's `ping` RPC: alive, and its database answers."""
+    answer = {"service": service_name, "instance": INSTANCE, "database": None}
+    if engine is not None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        answer["database"] = "ok"
+    return answer

@@ -1,0 +1,105 @@
+"""The gateway's HTTP entrypoint: request ids, JSON bodies, problem+json errors.
+
+Every error leaves as `application/problem+json` ({type, title, status, detail,
+errors?}); an unexpected one is logged with its traceback and answered 500
+without it.
+"""
+import json
+import logging
+import re
+import time
+from functools import partial
+
+from eventlet.event import Event
+from nameko.exceptions import IncorrectSignature
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from concord_common import context as ctx
+from concord_common import metrics
+from concord_common.errors import ConcordError, MalformedRequest
+from concord_common.logs import INSTANCE
+
+log = logging.getLogger("concord.gateway.access")
+
+PROBLEM_BASE = "https://concord.example/problems/"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def json_response(status: int, body, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, default=str), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def problem(status: int, slug: str, title: str, detail: str = "", errors: dict | None = None,
+            headers: dict | None = None) -> Response:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/problem+json")
+
+
+def problem_from_exception(exc: Exception) -> Response:
+    if isinstance(exc, ConcordError):
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+    if isinstance(exc, HTTPException):
+        slug = (exc.name or "error").lower().replace(" ", "-")
+        return problem(exc.code, slug, exc.name, exc.description or "")
+    if isinstance(exc, IncorrectSignature):
+        return problem(400, "malformed-request", "The request could not be read", "Unexpected parameters.")
+    log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+    return problem(500, "internal-error", "Internal error",
+                   "Something went wrong on our side. Quote the request id if you report it.")
+
+
+def read_json(request, max_bytes: int = 1048576) -> dict:
+    """The request body as a JSON object, or MalformedRequest saying why not."""
+    if request.content_length and request.content_length > max_bytes:
+        raise MalformedRequest(f"The request body is larger than {max_bytes} bytes.")
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise MalformedRequest("The request body is empty; send a JSON object.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"The request body is not valid JSON: {exc}.")
+    if not isinstance(body, dict):
+        raise MalformedRequest("The request body must be a JSON object.")
+    return body
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    """nameko's http entrypoint with a request id on every request and problem+json errors."""
+
+    def __init__(self, method, url, **kwargs):
+        kwargs.setdefault("expected_exceptions", (ConcordError,))
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        request.shallow = False
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Request-Id", "")
+        request_id = supplied if _REQUEST_ID.match(supplied) else ctx.new_request_id()
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data={ctx.REQUEST_ID_KEY: request_id},
+                                        handle_result=partial(self.handle_result, done))
+            response = self.response_from_result(done.wait())
+        except Exception as exc:
+            response = problem_from_exception(exc)
+        response.headers["X-Request-Id"] = request_id
+        response.headers["X-Concord-Instance"] = INSTANCE
+        elapsed = time.perf_counter() - started
+        outcome = str(response.status_code)
+        metrics.WORKER_SECONDS.labels("gateway", self.method_name, outcome).observe(elapsed)
+        log.info("%s %s %s", request.method, request.path, response.status_code,
+                 extra={"fields": {"request_id": request_id, "status": response.status_code,
+                                   "method": request.method, "path": request.path,
+                                   "ms": round(elapsed * 1000, 2)}})
+        return response
+
+
+api = ApiEntrypoint.decorator

@@ -1,0 +1,1 @@
+"""The cases contract (marshmallow schemas): none beyond ping yet."""

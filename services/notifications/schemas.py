@@ -1,0 +1,1 @@
+"""The notifications contract (marshmallow schemas): none beyond ping yet."""

@@ -1,0 +1,1 @@
+"""The permissions contract (marshmallow schemas): none beyond ping yet."""

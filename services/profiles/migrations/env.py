@@ -1,0 +1,3 @@
+from concord_common.migrate import run_env
+
+run_env()
