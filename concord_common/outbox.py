@@ -11,8 +11,8 @@ import logging
 import threading
 from datetime import timedelta
 
-from kombu import Exchange
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from kombu import Connection, Exchange, Producer
+from nameko.amqp.publish import UndeliverableMessage
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -31,18 +31,62 @@ def event_exchange(name: str) -> Exchange:
 
 
 class EventPublisher:
-    """Publishes event envelopes with confirms and the mandatory flag."""
+    """Publishes event envelopes with publisher confirms and the mandatory flag.
+
+    A broker returns a mandatory message no queue is bound to (basic.return)
+    before it confirms it, so once the confirm is in we know whether it was
+    routed. The return is caught by a channel callback: left to py-amqp it
+    is raised half-way through waiting for the confirm and leaves the channel
+    out of step.
+    """
 
     def __init__(self, amqp_uri: str):
-        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
+        self.amqp_uri = amqp_uri
+        self._lock = threading.Lock()
+        self._connection = None
+        self._producer = None
+        self._declared: set[str] = set()
+        self._returned: set[str] = set()
+
+    def _ensure_producer(self):
+        if self._producer is None:
+            connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
+                                    connect_timeout=5)
+            connection.ensure_connection(max_retries=3)
+            channel = connection.channel()
+            channel.events["basic_return"].add(self._on_return)
+            self._connection, self._producer = connection, Producer(channel)
+            self._declared.clear()
+        return self._producer
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        self._returned.add(message.properties.get("message_id"))
 
     def publish(self, exchange: str, event_type: str, envelope: dict, headers: dict) -> None:
         """Raises UndeliverableMessage if no queue is bound for the event."""
-        self.publisher.publish(
-            envelope, exchange=event_exchange(exchange), routing_key=event_type,
-            declare=[event_exchange(exchange)], headers=dict(headers),
-            message_id=envelope["id"], serializer="json",
-            retry=True, retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
+        with self._lock:
+            try:
+                producer = self._ensure_producer()
+                if exchange not in self._declared:
+                    event_exchange(exchange)(producer.channel).declare()
+                    self._declared.add(exchange)
+                producer.publish(envelope, exchange=exchange, routing_key=event_type, headers=dict(headers),
+                                 message_id=envelope["id"], serializer="json", mandatory=True,
+                                 delivery_mode=2)
+            except Exception:
+                self.close()
+                raise
+            if envelope["id"] in self._returned:
+                self._returned.discard(envelope["id"])
+                raise UndeliverableMessage(f"no queue is bound to {exchange}/{event_type}")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:
+                pass
+        self._connection = self._producer = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -106,6 +150,7 @@ class OutboxRelay:
     def stop(self):
         self._running = False
         self._wakeup.set()
+        self.publisher.close()
 
     def _run(self):
         import eventlet

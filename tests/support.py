@@ -1,0 +1,168 @@
+"""Helpers for tests: vhosts, databases, ports, waiting, and containers as a last resort."""
+import json
+import shutil
+import socket
+import subprocess
+import time
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from concord_common.settings import component_config_path, load_config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, timeout=15.0, interval=0.05, message="condition"):
+    """Poll `check()` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+# -- RabbitMQ ------------------------------------------------------------------
+def amqp_reachable(uri: str) -> bool:
+    from kombu import Connection
+    try:
+        with Connection(uri, connect_timeout=3) as conn:
+            conn.connect()
+        return True
+    except Exception:
+        return False
+
+
+def uri_with_vhost(uri: str, vhost: str) -> str:
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, ""))
+
+
+def _management(uri: str):
+    parts = urlsplit(uri)
+    return f"http://{parts.hostname}:15672/api", (parts.username or "guest", parts.password or "guest")
+
+
+def create_vhost(uri: str, vhost: str) -> bool:
+    user = urlsplit(uri).username or "guest"
+    ctl = shutil.which("rabbitmqctl")
+    if ctl and urlsplit(uri).hostname in ("127.0.0.1", "localhost"):
+        added = subprocess.run([ctl, "-q", "add_vhost", vhost], capture_output=True)
+        if added.returncode == 0:
+            subprocess.run([ctl, "-q", "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True,
+                           capture_output=True)
+            return True
+    base, auth = _management(uri)
+    try:
+        requests.put(f"{base}/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=5).raise_for_status()
+        requests.put(f"{base}/permissions/{quote(vhost, safe='')}/{user}", auth=auth, timeout=5,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        return True
+    except requests.RequestException:
+        return False
+
+
+def delete_vhost(uri: str, vhost: str) -> None:
+    ctl = shutil.which("rabbitmqctl")
+    if ctl and urlsplit(uri).hostname in ("127.0.0.1", "localhost"):
+        if subprocess.run([ctl, "-q", "delete_vhost", vhost], capture_output=True).returncode == 0:
+            return
+    base, auth = _management(uri)
+    try:
+        requests.delete(f"{base}/vhosts/{quote(vhost, safe='')}", auth=auth, timeout=5)
+    except requests.RequestException:
+        pass
+
+
+def queue_depth(uri: str, queue: str) -> int | None:
+    """Messages ready in `queue`, or None if it does not exist."""
+    from kombu import Connection
+    with Connection(uri) as conn:
+        channel = conn.channel()
+        try:
+            _, messages, _ = channel.queue_declare(queue, passive=True)
+            return messages
+        except Exception:
+            return None
+
+
+# -- PostgreSQL ----------------------------------------------------------------
+def postgres_reachable(url: str) -> bool:
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def drop_databases(server_url: str, prefix: str) -> None:
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                 {"p": prefix + "%"}).scalars().all()
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def config_for(component, amqp_uri, database_server, prefix, **overrides) -> dict:
+    config = load_config(component_config_path(component))
+    config["AMQP_URI"] = amqp_uri
+    config["DATABASE_URL"] = database_server
+    if component != "gateway":
+        config["DATABASE_NAME"] = f"{prefix}_{component}"
+    config["EVENT_RETRY_DELAYS"] = [0.2, 0.4]
+    config["OUTBOX_POLL_INTERVAL"] = 0.2
+    config.update(overrides)
+    return config
+
+
+def database_url_for(config: dict) -> str:
+    from concord_common.db import database_url
+    return database_url(config)
+
+
+# -- containers (only where a Docker engine runs) ------------------------------
+class _Started:
+    def __init__(self, container, **attrs):
+        self.container = container
+        self.__dict__.update(attrs)
+
+    def stop(self):
+        self.container.stop()
+
+
+def start_rabbitmq_container():
+    from testcontainers.rabbitmq import RabbitMqContainer
+    container = RabbitMqContainer("rabbitmq:3.13-management").start()
+    host, port = container.get_container_host_ip(), container.get_exposed_port(5672)
+    return _Started(container, uri=f"amqp://guest:guest@{host}:{port}/")
+
+
+def start_postgres_container():
+    from testcontainers.postgres import PostgresContainer
+    container = PostgresContainer("postgres:15", driver="psycopg").start()
+    return _Started(container, url=container.get_connection_url())
+
+
+def json_lines(text_block: str) -> list[dict]:
+    return [json.loads(line) for line in text_block.splitlines() if line.startswith("{")]
+
+
+def url_database(url: str) -> str:
+    return make_url(url).database
