@@ -53,7 +53,7 @@ def serve(component: str) -> None:
     runner.start()
     ops_port = int(os.environ.get("OPS_PORT", "0") or 0)
     if ops_port and component != "gateway":
-        listener = eventlet.listen(("127.0.0.1", ops_port))
+        listener = eventlet.listen((os.environ.get("OPS_HOST", "127.0.0.1"), ops_port))
         eventlet.spawn_n(eventlet.wsgi.server, listener, ops_app, log_output=False)
     log.info("%s started", component, extra={"fields": {"ops_port": ops_port or None}})
     runner.wait()

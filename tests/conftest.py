@@ -96,8 +96,11 @@ def run_services():
         return runner
 
     yield start
-    for runner in reversed(runners):
+
+    def stop(runner):
         try:
             runner.stop()
         except Exception:
             runner.kill()
+    # Each container takes ~2 s to drain its consumers; stop them side by side.
+    list(eventlet.GreenPool().imap(stop, runners))

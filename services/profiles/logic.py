@@ -1,9 +1,12 @@
 """Profiles domain logic: plain functions over a unit of work, no nameko here."""
+import logging
 import uuid
 
 from concord_common.errors import NotFound, load_or_fail
 from services.profiles.models import Profile
 from services.profiles.schemas import PersonCreateSchema, ProfileSchema
+
+log = logging.getLogger(__name__)
 
 _create_schema = PersonCreateSchema()
 _profile_schema = ProfileSchema()
@@ -24,6 +27,7 @@ def create_profile(uow, payload: dict) -> dict:
     uow.session.refresh(profile)
     body = _profile_schema.dump(profile)
     uow.add_event("profile.created", {"record": {"type": "profile", "id": profile.id}, "profile": body})
+    log.info("profile created", extra={"fields": {"profile_id": profile.id}})
     return body
 
 

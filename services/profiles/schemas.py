@@ -16,17 +16,13 @@ class PersonCreateSchema(Schema):
         if value and value > date.today():
             raise ValidationError("Date of birth cannot be in the future.")
 
-    @validates_schema
-    def _names_for_kind(self, data, **_):
-        errors = {}
-        if data.get("kind") == "person":
-            for key in ("given_name", "family_name"):
-                if not data.get(key):
-                    errors[key] = ["Missing data for required field."]
-        if data.get("kind") == "premises" and not data.get("name"):
-            errors["name"] = ["Missing data for required field."]
-        if errors:
-            raise ValidationError(errors)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)  # report every problem at once
+    def _names_for_kind(self, data, original, **_):
+        required = {"person": ("given_name", "family_name"), "premises": ("name",)}.get(data.get("kind"), ())
+        missing = {key: ["Missing data for required field."] for key in required
+                   if original.get(key) is None}
+        if missing:
+            raise ValidationError(missing)
 
 
 class ProfileSchema(Schema):
