@@ -8,6 +8,7 @@ kernel balances connections between them.
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from concord_common.settings import SERVICE_NAMES
@@ -15,7 +16,11 @@ from concord_common.settings import SERVICE_NAMES
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("CONCORD_VAR", ROOT / "var"))
 CONF = VAR / "supervisord.conf"
-OPS_PORT_BASE = {name: 9110 + 10 * index for index, name in enumerate(SERVICE_NAMES)}
+
+
+def ops_port_base(service: str) -> int:
+    """Replica n of the k-th service serves /healthz and /metrics on OPS_PORT_BASE + 100k + n."""
+    return int(os.environ.get("OPS_PORT_BASE", "9100")) + 100 * SERVICE_NAMES.index(service)
 
 
 def replicas(component: str) -> int:
@@ -41,23 +46,26 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://{VAR}/supervisor.sock
 """]
+    # One [program] per replica (not numprocs) so each can get its own ops port.
     for component in (*SERVICE_NAMES, "gateway"):
-        ops = ""
-        if component in OPS_PORT_BASE:
-            ops = f'environment=OPS_PORT="{OPS_PORT_BASE[component]}%(process_num)d"\n'
-        sections.append(f"""[program:{component}]
+        names = [f"{component}-{n}" for n in range(replicas(component))]
+        for n, name in enumerate(names):
+            environment = f'CONCORD_REPLICA="{n}"'
+            if component in SERVICE_NAMES:
+                environment += f',OPS_PORT="{ops_port_base(component) + n}"'
+            sections.append(f"""[program:{name}]
 command={concord} serve {component}
-process_name=%(program_name)s-%(process_num)d
-numprocs={replicas(component)}
-{ops}autorestart=true
+environment={environment}
+autorestart=true
 startsecs=2
 startretries=10
 stopsignal=TERM
 stopwaitsecs=20
-stdout_logfile={VAR}/log/%(program_name)s-%(process_num)d.log
+stdout_logfile={VAR}/log/{name}.log
 stdout_logfile_maxbytes=20MB
 redirect_stderr=true
 """)
+        sections.append(f"[group:{component}]\nprograms={','.join(names)}\n")
     return "\n".join(sections)
 
 
@@ -76,9 +84,20 @@ def up() -> None:
     subprocess.check_call([str(Path(sys.executable).parent / "supervisord"), "-c", str(CONF)])
 
 
-def down() -> None:
-    if CONF.exists():
-        supervisorctl("shutdown")
+def down(timeout: float = 60) -> None:
+    """Stop every process (each finishes the work in hand) and wait until they are gone."""
+    pidfile = VAR / "supervisord.pid"
+    if not CONF.exists() or not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().strip() or 0)
+    supervisorctl("shutdown")
+    deadline = time.monotonic() + timeout
+    while pid and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
 
 
 def status() -> int:

@@ -19,6 +19,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ops_port_base(services: int = 5, replicas: int = 10) -> int:
+    """A base B such that B + 100k + n (the ops ports `concord up` assigns) are all free."""
+    import random
+    for _ in range(50):
+        base = random.randrange(20000, 60000 - 100 * services, 100)
+        ports = [base + 100 * k + n for k in range(services) for n in range(replicas)]
+        try:
+            for port in ports:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free block of ops ports")
+
+
 def wait_for(check, timeout=15.0, interval=0.05, message="condition"):
     """Poll `check()` until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout

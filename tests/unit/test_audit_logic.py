@@ -1,0 +1,15 @@
+from concord_common.events import dead_letter_queue_name, retry_queue
+from services.audit.logic import action_of
+
+
+def test_actions_come_from_event_types():
+    assert action_of("profile.created") == "created"
+    assert action_of("profile.break_glass") == "break_glass"
+
+
+def test_retry_queues_dead_letter_back_to_the_handler_queue():
+    queue = retry_queue("evt-a-b--c.d", 1.5)
+    assert queue.name == "evt-a-b--c.d.retry.1500ms"
+    assert queue.queue_arguments == {"x-message-ttl": 1500, "x-dead-letter-exchange": "",
+                                     "x-dead-letter-routing-key": "evt-a-b--c.d"}
+    assert dead_letter_queue_name("evt-a-b--c.d") == "evt-a-b--c.d.dlq"
