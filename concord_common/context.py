@@ -24,11 +24,13 @@ class Caller:
     teams: tuple = field(default_factory=tuple)   # ({"id", "role"}, ...)
     roles: tuple = field(default_factory=tuple)
     display_name: str | None = None
+    scopes: tuple | None = None      # API clients only: what their token allows
 
     def to_json(self) -> str:
         data = asdict(self)
         data["teams"] = list(self.teams)
         data["roles"] = list(self.roles)
+        data["scopes"] = list(self.scopes) if self.scopes is not None else None
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -43,7 +45,20 @@ class Caller:
             teams=tuple(data.get("teams") or ()),
             roles=tuple(data.get("roles") or ()),
             display_name=data.get("display_name"),
+            scopes=tuple(data["scopes"]) if data.get("scopes") is not None else None,
         )
+
+    def team_ids(self) -> set:
+        return {team.get("id") for team in self.teams}
+
+    def team_role(self, team_id: str) -> str | None:
+        for team in self.teams:
+            if team.get("id") == team_id:
+                return team.get("role")
+        return None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
 
     def summary(self) -> dict:
         """The compact form written into events and audit entries."""

@@ -65,6 +65,7 @@ class UnitOfWork:
         self.request_id = request_id
         self.on_commit = on_commit
         self.events: list[dict] = []
+        self.committed_events: list[dict] = []
 
     def add_event(self, event_type: str, data: dict) -> dict:
         envelope = event_envelope(self.source, event_type, data, self.caller, self.request_id)
@@ -88,7 +89,7 @@ class UnitOfWork:
         self.session.commit()
         if self.events and self.on_commit:
             self.on_commit()
-        self.events = []
+        self.committed_events, self.events = self.events, []
 
 
 @contextmanager
@@ -120,6 +121,16 @@ class DatabaseAccess:
         return unit_of_work(self._provider.engine, self._provider.container.service_name,
                             ctx.caller_from_context_data(data), data.get(ctx.REQUEST_ID_KEY),
                             on_commit=self._provider.relay.wake)
+
+    def publish_now(self, events: list[dict]) -> None:
+        """Publish these committed events in this worker, before it replies.
+
+        For events others must have seen by the time the caller hears back
+        (e.g. "drop cached sessions"): the rows committed with the change as
+        usual; this only moves their publication before the reply.
+        """
+        if events:
+            self._provider.relay.relay_now([event["id"] for event in events])
 
     def read(self):
         """A read-only session, closed afterwards."""

@@ -73,8 +73,22 @@ class PreconditionFailed(ConcordError):
 
 
 @_register
+class MfaRequired(ConcordError):
+    """Sign-in needs a (correct) one-time code from the user's authenticator app."""
+    status, slug, title = 401, "mfa-required", "Enter the code from your authenticator app"
+
+
+@_register
 class TooManyRequests(ConcordError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+    """Throttled or locked out; the gateway sends `Retry-After: retry_after`."""
+    status, slug, title = 429, "too-many-requests", "Too many attempts"
+
+    def __init__(self, detail: str = "", errors: dict | None = None, retry_after: int = 60):
+        Exception.__init__(self, detail or "", errors or {}, int(retry_after))
+
+    @property
+    def retry_after(self) -> int:
+        return self.args[2]
 
 
 @_register

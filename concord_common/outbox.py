@@ -93,30 +93,46 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** attempts, MAX_BACKOFF_SECONDS))
 
 
+_ROW_COLUMNS = (outbox.c.seq, outbox.c.id, outbox.c.exchange, outbox.c.event_type, outbox.c.envelope,
+                outbox.c.headers, outbox.c.attempts)
+
+
+def _publish_rows(session, publisher: EventPublisher, rows) -> None:
+    for row in rows:
+        try:
+            publisher.publish(row.exchange, row.event_type, row.envelope, row.headers)
+        except UndeliverableMessage:
+            log.error("event %s (%s) is unroutable: no queue is bound to it; kept in the outbox",
+                      row.id, row.event_type,
+                      extra={"fields": {"event_id": row.id, "event_type": row.event_type}})
+            metrics.EVENTS_UNROUTABLE.labels(row.event_type).inc()
+            session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
+                attempts=row.attempts + 1, last_error="unroutable: no queue is bound to this event",
+                next_attempt_at=func.now() + backoff(row.attempts + 1)))
+            continue
+        session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
+            published_at=func.now(), attempts=row.attempts + 1, last_error=None))
+        metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
+
+
 def relay_batch(engine, publisher: EventPublisher, batch_size: int = BATCH_SIZE) -> int:
     """Publish up to `batch_size` due events; returns how many rows it handled."""
     with Session(engine) as session, session.begin():
         rows = session.execute(
-            select(outbox.c.seq, outbox.c.id, outbox.c.exchange, outbox.c.event_type,
-                   outbox.c.envelope, outbox.c.headers, outbox.c.attempts)
+            select(*_ROW_COLUMNS)
             .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
             .order_by(outbox.c.seq).limit(batch_size).with_for_update(skip_locked=True)).all()
-        for row in rows:
-            try:
-                publisher.publish(row.exchange, row.event_type, row.envelope, row.headers)
-            except UndeliverableMessage:
-                log.error("event %s (%s) is unroutable: no queue is bound to it; kept in the outbox",
-                          row.id, row.event_type,
-                          extra={"fields": {"event_id": row.id, "event_type": row.event_type}})
-                metrics.EVENTS_UNROUTABLE.labels(row.event_type).inc()
-                session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
-                    attempts=row.attempts + 1, last_error="unroutable: no queue is bound to this event",
-                    next_attempt_at=func.now() + backoff(row.attempts + 1)))
-                continue
-            session.execute(update(outbox).where(outbox.c.seq == row.seq).values(
-                published_at=func.now(), attempts=row.attempts + 1, last_error=None))
-            metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
+        _publish_rows(session, publisher, rows)
         return len(rows)
+
+
+def relay_events(engine, publisher: EventPublisher, event_ids: list[str]) -> None:
+    """Publish these committed events now. Rows another relay holds are waited for, not skipped."""
+    with Session(engine) as session, session.begin():
+        rows = session.execute(
+            select(*_ROW_COLUMNS).where(outbox.c.id.in_(event_ids), outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq).with_for_update()).all()
+        _publish_rows(session, publisher, rows)
 
 
 def purge_published(engine, older_than: timedelta = timedelta(days=7)) -> int:
@@ -146,6 +162,9 @@ class OutboxRelay:
 
     def wake(self):
         self._wakeup.set()
+
+    def relay_now(self, event_ids: list[str]) -> None:
+        relay_events(self.engine, self.publisher, event_ids)
 
     def stop(self):
         self._running = False

@@ -15,9 +15,9 @@ from concord_common.logs import INSTANCE
 def rpc(fn=None, **kwargs):
     """nameko's @rpc, with Concord's typed errors treated as expected (not logged as crashes)."""
     kwargs.setdefault("expected_exceptions", (ConcordError,))
-    if fn is None:
-        return Rpc.decorator(**kwargs)
-    return Rpc.decorator(fn, **kwargs)
+    # nameko's decorator ignores keyword arguments when handed the function itself.
+    decorate = Rpc.decorator(**kwargs)
+    return decorate if fn is None else decorate(fn)
 
 
 class RequestContext:
