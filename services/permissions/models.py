@@ -1,10 +1,139 @@
 """Tables the permissions service owns (its own database: concord_permissions).
 
-Only the messaging tables (outbox, processed_messages) exist so far; the
-domain tables arrive with the issues that build this service out.
+Kept in step with migrations/versions/0002_directory.py.
 """
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Index, Text,
+                        func, text)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ORGANISATION_TYPES = ("police", "council", "housing", "education", "health", "fire", "probation",
+                      "youth_offending", "charity", "other")
+TEAM_ROLES = ("practitioner", "spoc", "supervisor")
+USER_ROLES = ("org_admin", "system_admin")
+SESSION_KINDS = ("web", "api")
+SCOPES = ("profiles:read", "profiles:write", "cases:read", "cases:write", "audit:read")
+
+
+def _one_of(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+def _subset_of(column: str, values) -> str:
+    return f"{column} <@ ARRAY[{', '.join(repr(value) for value in values)}]::text[]"
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(_one_of("type", ORGANISATION_TYPES), name="organisations_type"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    type: Mapped[str] = mapped_column(Text, nullable=False)
+    area: Mapped[str] = mapped_column(Text, nullable=False)      # groups neighbouring agencies
+    require_mfa: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_subset_of("roles", USER_ROLES), name="users_roles"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    username: Mapped[str] = mapped_column(Text, nullable=False)
+    display_name: Mapped[str] = mapped_column(Text, nullable=False)
+    email: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    mfa_secret: Mapped[str | None] = mapped_column(Text)        # pending until mfa_enabled
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (CheckConstraint(_one_of("role", TEAM_ROLES), name="memberships_role"),)
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class UserSession(Base):
+    """A signed-in user's session; only the SHA-256 of its token is stored."""
+    __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint(_one_of("kind", SESSION_KINDS), name="sessions_kind"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    csrf_token: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    source_ip: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username_lower: Mapped[str] = mapped_column(Text, nullable=False)
+    source_ip: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ApiClient(Base):
+    __tablename__ = "api_clients"
+    __table_args__ = (CheckConstraint(_subset_of("scopes", SCOPES), name="api_clients_scopes"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    client_id: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    secret_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ClientToken(Base):
+    """A client-credentials access token; only the SHA-256 of the token is stored."""
+    __tablename__ = "client_tokens"
+
+    token_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    api_client_id: Mapped[str] = mapped_column(ForeignKey("api_clients.id"), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+
+
+Index("organisations_name_key", func.lower(Organisation.name), unique=True)
+Index("teams_organisation_name_key", Team.organisation_id, func.lower(Team.name), unique=True)
+Index("users_username_key", func.lower(User.username), unique=True)
+Index("users_organisation", User.organisation_id)
+Index("sessions_user_open", UserSession.user_id, postgresql_where=UserSession.ended_at.is_(None))
+Index("login_failures_username", LoginFailure.username_lower, LoginFailure.at)
+Index("login_failures_source_ip", LoginFailure.source_ip, LoginFailure.at)

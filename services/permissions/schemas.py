@@ -1,1 +1,184 @@
-"""The permissions contract (marshmallow schemas): none beyond ping yet."""
+"""The permissions contract: what comes in and what goes out (marshmallow).
+
+Input schemas check everything that needs no database; logic.py adds the
+checks that do (username taken, team of another organisation) under the
+same field names, so the caller gets every problem in one answer.
+"""
+from datetime import timezone
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from concord_common.errors import MalformedRequest, ValidationFailed, validation_errors
+
+from services.permissions.models import ORGANISATION_TYPES, SCOPES, SESSION_KINDS, TEAM_ROLES, USER_ROLES
+from services.permissions.passwords import password_problems
+
+USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$",
+                           error="Use 3 to 64 letters, digits, dots, dashes, underscores or @.")
+NAME = validate.Length(min=1, max=200)
+
+
+class Trimmed(fields.String):
+    """A string with surrounding whitespace removed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 in UTC with a Z, as the API contract writes times."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc(value) -> str | None:
+    return UtcDateTime()._serialize(value, None, None)
+
+
+class _NewPassword(Schema):
+    """Applies the password policy to `password_field`, against the username."""
+    password_field = "password"
+
+    def __init__(self, *args, password_min_length: int = 12, username: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password_min_length = password_min_length
+        self.username = username
+
+    @validates_schema(skip_on_field_errors=False)
+    def _password_policy(self, data, **_):
+        password = data.get(self.password_field)
+        if not isinstance(password, str):
+            return
+        problems = password_problems(password, data.get("username") or self.username, self.password_min_length)
+        if problems:
+            raise ValidationError({self.password_field: problems})
+
+
+# -- in ------------------------------------------------------------------------
+class OrganisationCreateSchema(Schema):
+    name = Trimmed(required=True, validate=NAME)
+    type = fields.String(required=True, validate=validate.OneOf(ORGANISATION_TYPES))
+    area = Trimmed(required=True, validate=NAME)
+    require_mfa = fields.Boolean(load_default=True)
+
+
+class TeamCreateSchema(Schema):
+    name = Trimmed(required=True, validate=NAME)
+
+
+class TeamPlaceSchema(Schema):
+    team_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(TEAM_ROLES))
+
+
+class UserCreateSchema(_NewPassword):
+    username = Trimmed(required=True, validate=USERNAME)
+    display_name = Trimmed(required=True, validate=NAME)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+    organisation_id = fields.UUID(required=True)
+    teams = fields.List(fields.Nested(TeamPlaceSchema), load_default=list)
+    roles = fields.List(fields.String(validate=validate.OneOf(USER_ROLES)), load_default=list)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _each_team_once(self, data, **_):
+        seen, errors = set(), {}
+        for index, place in enumerate(data.get("teams") or []):
+            if place.get("team_id") in seen:
+                errors[index] = {"team_id": ["This team is listed more than once."]}
+            seen.add(place.get("team_id"))
+        if errors:
+            raise ValidationError({"teams": errors})
+
+
+class MemberAddSchema(Schema):
+    user_id = fields.UUID(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(TEAM_ROLES))
+
+
+class PasswordChangeSchema(_NewPassword):
+    password_field = "new_password"
+    current_password = fields.String(validate=validate.Length(max=1024))
+    new_password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class MfaConfirmSchema(Schema):
+    otp = fields.String(required=True, validate=validate.Length(min=6, max=10))
+
+
+class ApiClientCreateSchema(Schema):
+    name = Trimmed(required=True, validate=NAME)
+    organisation_id = fields.UUID(required=True)
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), required=True,
+                         validate=validate.Length(min=1, error="Give the client at least one scope."))
+
+
+class SignInSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    otp = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20))
+    source_ip = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=100))
+    kind = fields.String(load_default="api", validate=validate.OneOf(SESSION_KINDS))
+
+
+class AdminCreateSchema(_NewPassword):
+    username = Trimmed(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+# -- out -----------------------------------------------------------------------
+class OrganisationSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    type = fields.String()
+    area = fields.String()
+    require_mfa = fields.Boolean()
+    created_at = UtcDateTime()
+
+
+class TeamSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    organisation_id = fields.String()
+    created_at = UtcDateTime()
+
+
+class UserSchema(Schema):
+    """A user as admins see them; `teams` is added by the caller. Never the password hash."""
+    id = fields.String()
+    username = fields.String()
+    display_name = fields.String()
+    email = fields.String(allow_none=True)
+    organisation_id = fields.String()
+    roles = fields.List(fields.String())
+    disabled = fields.Boolean()
+    mfa_enabled = fields.Boolean()
+    created_at = UtcDateTime()
+
+
+class ApiClientSchema(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    name = fields.String()
+    organisation_id = fields.String()
+    scopes = fields.List(fields.String())
+    disabled = fields.Boolean()
+    created_at = UtcDateTime()
+
+
+def load_checked(schema: Schema, payload, db_checks=None) -> dict:
+    """Load `payload`, then run `db_checks(valid_data)` (-> {"field.path": [msg]}); one ValidationFailed for all."""
+    if not isinstance(payload, dict):
+        raise MalformedRequest("The request body must be a JSON object.")
+    try:
+        data, errors = schema.load(payload), {}
+    except ValidationError as exc:
+        data, errors = (exc.valid_data or {}), validation_errors(exc.messages)
+    for path, messages in (db_checks(data) if db_checks else {}).items():
+        errors.setdefault(path, []).extend(messages)
+    if errors:
+        raise ValidationFailed("One or more fields are invalid.", errors)
+    return data
