@@ -5,9 +5,24 @@ BIN := $(VENV)/bin
 GATEWAY_ADDRESS ?= 127.0.0.1:8080
 export GATEWAY_ADDRESS
 
+GOVUK_FRONTEND := 5.9.0
+ASSETS := gateway/static
+
 .PHONY: install run stop status test test-unit bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND)
+
+# GOV.UK Frontend's compiled CSS, JS, fonts and images, from the npm registry (pinned).
+# Without npm the pages still work, unstyled.
+$(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND):
+	@if command -v npm >/dev/null; then \
+	  rm -rf var/govuk && mkdir -p var/govuk && \
+	  (cd var/govuk && npm pack --silent govuk-frontend@$(GOVUK_FRONTEND) >/dev/null && \
+	   tar xzf govuk-frontend-$(GOVUK_FRONTEND).tgz) && \
+	  cp var/govuk/package/dist/govuk/govuk-frontend.min.css var/govuk/package/dist/govuk/govuk-frontend.min.js $(ASSETS)/ && \
+	  rm -rf $(ASSETS)/assets && cp -r var/govuk/package/dist/govuk/assets $(ASSETS)/assets && \
+	  rm -rf var/govuk && touch $@; \
+	else echo "warning: npm not found; pages will be unstyled (GOV.UK Frontend not installed)"; fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +40,7 @@ run: install
 	@echo "Concord is running: http://$(GATEWAY_ADDRESS)"
 	@echo "  health:  http://$(GATEWAY_ADDRESS)/readyz"
 	@echo "  API:     http://$(GATEWAY_ADDRESS)/api/v1/profiles"
-	@echo "  demo sign-in: none yet (sign-in arrives with the directory; see README)"
+	@echo "  sign in:  http://$(GATEWAY_ADDRESS)/sign-in   as pc.khan / concord-demo-password (more users above)"
 	@echo "  processes: $(BIN)/concord status    logs: var/log/    stop: make stop"
 
 stop:

@@ -39,6 +39,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from concord_common.context import SYSTEM  # noqa: E402
 from concord_common.rpc import count_consumers  # noqa: E402
 from concord_common.settings import SERVICE_NAMES  # noqa: E402
 
@@ -197,15 +198,16 @@ class Cluster:
             except Exception as exc:
                 print(f"! cleanup step failed: {exc!r}", file=sys.stderr)
 
-    def problems(self) -> list[str]:
-        """Error lines and tracebacks in the process logs, and non-zero exit codes."""
+    def problems(self, per_process: int = 5) -> list[str]:
+        """Non-zero exit codes, and the first error lines and tracebacks of each process log."""
         found = []
         for process in self.processes:
             if process.popen.returncode not in (0, None, -signal.SIGTERM):
                 found.append(f"{process.name}: exited with {process.popen.returncode}")
-            for line in process.log.read_text(errors="replace").splitlines():
-                if is_error_line(line):
-                    found.append(f"{process.name}: {line[:300]}")
+            errors = [line for line in process.log.read_text(errors="replace").splitlines() if is_error_line(line)]
+            found += [f"{process.name}: {line[:300]}" for line in errors[:per_process]]
+            if len(errors) > per_process:
+                found.append(f"{process.name}: … {len(errors) - per_process} more error lines in {process.log}")
         return found
 
 
@@ -300,12 +302,22 @@ def expect(response, status: int):
     return response.json()
 
 
+AUTH: dict = {}   # the bench user's bearer token, set once signed in
+
+
+def sign_in(base_url: str) -> None:
+    from concord_common import demo
+    body = {"username": demo.DEMO_SIGN_IN, "password": demo.DEMO_PASSWORD}
+    AUTH["Authorization"] = "Bearer " + expect(requests.post(f"{base_url}/api/v1/sessions", json=body,
+                                                             timeout=30), 201)["token"]
+
+
 def post_profile(session, base_url: str) -> str:
-    return expect(session.post(f"{base_url}/api/v1/profiles", json=PERSON, timeout=30), 201)["id"]
+    return expect(session.post(f"{base_url}/api/v1/profiles", json=PERSON, headers=AUTH, timeout=30), 201)["id"]
 
 
 def get_profile(session, base_url: str, profile_id: str) -> dict:
-    return expect(session.get(f"{base_url}/api/v1/profiles/{profile_id}", timeout=30), 200)
+    return expect(session.get(f"{base_url}/api/v1/profiles/{profile_id}", headers=AUTH, timeout=30), 200)
 
 
 def bench_http(base_url: str, args) -> dict:
@@ -332,6 +344,9 @@ def run(cluster: Cluster, args) -> dict:
     cluster.wait_until(cluster.gateway_ready, "GET /readyz to answer 200")
 
     figures = {}
+    system = {"caller": SYSTEM.to_json()}
+    with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data=system, timeout=60) as rpc:
+        rpc.permissions.seed_demo()     # the demo directory: the HTTP part signs in as a demo practitioner
     with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, timeout=30) as rpc:
         profile_id = rpc.profiles.create_profile(PERSON)["id"]
         print("measuring RPC, one profiles replica …", flush=True)
@@ -341,6 +356,7 @@ def run(cluster: Cluster, args) -> dict:
         print("measuring RPC, two profiles replicas …", flush=True)
         figures["rpc_2_replicas"] = bench_rpc(rpc, profile_id, args)
     print("measuring HTTP through the gateway (two profiles replicas) …", flush=True)
+    sign_in(cluster.gateway_url)
     figures["http"] = bench_http(cluster.gateway_url, args)
     return figures
 
@@ -407,10 +423,9 @@ def main(argv=None) -> int:
     figures, failure = None, None
     try:
         figures = run(cluster, args)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C and SIGTERM too: clean up, then say what happened
         failure = exc
-    finally:
-        cluster.close()
+    cluster.close()
     problems = cluster.problems()
     if figures:
         print("\n" + report(figures, args))
@@ -423,7 +438,7 @@ def main(argv=None) -> int:
     else:
         shutil.rmtree(cluster.log_dir, ignore_errors=True)
     if failure:
-        print(f"benchmark failed: {failure}", file=sys.stderr)
+        print(f"benchmark failed: {failure or type(failure).__name__}", file=sys.stderr)
         return 1
     return 0
 

@@ -7,6 +7,8 @@
   concord seed [--url U]         load the demo data set through the gateway
   concord dlq list|show|replay   dead-lettered events
   concord outbox list SERVICE    events not yet published (e.g. unroutable)
+  concord admin create --username NAME --password-stdin
+                                 create a system administrator (or reset their password)
 """
 import argparse
 import json
@@ -16,6 +18,22 @@ import sys
 def _config(component):
     from concord_common.settings import component_config_path, load_config
     return load_config(component_config_path(component))
+
+
+def _system_rpc():
+    """RPC as the system itself: only operators with broker access can do this."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from concord_common.context import SYSTEM, new_request_id
+    return ClusterRpcProxy(_config("permissions"), timeout=60,
+                           context_data={"caller": SYSTEM.to_json(), "request_id": new_request_id()})
+
+
+def _print_problem(exc) -> int:
+    print(f"error: {exc.title}: {exc.detail}", file=sys.stderr)
+    for field, messages in (exc.errors or {}).items():
+        print(f"  {field}: {' '.join(messages)}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None):
@@ -38,6 +56,11 @@ def main(argv=None):
     dlq.add_argument("action", choices=["list", "show", "replay"])
     dlq.add_argument("queue", nargs="?")
     dlq.add_argument("--limit", type=int, default=None)
+    admin = commands.add_parser("admin", help="system administrators")
+    admin.add_argument("action", choices=["create"])
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password-stdin", action="store_true", required=True,
+                       help="read the password from standard input (never from the command line)")
     out = commands.add_parser("outbox", help="events waiting in a service's outbox")
     out.add_argument("action", choices=["list"])
     out.add_argument("service")
@@ -70,7 +93,22 @@ def main(argv=None):
         url = args.url or demo.gateway_url()
         if args.command == "wait-ready":
             return 0 if demo.wait_ready(url, args.timeout) else 1
-        demo.seed(url)
+        with _system_rpc() as rpc:
+            users = demo.seed(url, rpc)
+        print(f"demo data loaded; every demo user's password is {demo.DEMO_PASSWORD!r}:")
+        for user in users:
+            print(f"  {user['username']:<18} {user['role']:<13} {user['team']}, {user['organisation']}")
+        return 0
+
+    if args.command == "admin":
+        from concord_common.errors import ConcordError
+        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            with _system_rpc() as rpc:
+                result = rpc.permissions.admin_create(args.username, password)
+        except ConcordError as exc:
+            return _print_problem(exc)
+        print(f"system administrator {result['username']} {'created' if result['created'] else 'updated'}")
         return 0
 
     if args.command == "dlq":

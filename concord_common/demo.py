@@ -1,4 +1,6 @@
-"""The demo data set `make run` loads, through the gateway like any client."""
+"""The demo data set `make run` loads: a directory (through the permissions
+service, as the system) and some profiles (through the gateway, signed in as a
+demo practitioner, like any client)."""
 import os
 import time
 
@@ -6,6 +8,8 @@ import requests
 
 from concord_common.supervise import VAR
 
+DEMO_PASSWORD = "concord-demo-password"
+DEMO_SIGN_IN = "pc.khan"   # a practitioner in West Yorkshire Police's Safeguarding Hub
 DEMO_PROFILES = [
     {"kind": "person", "given_name": "Jordan", "family_name": "Avery", "date_of_birth": "2010-04-17"},
     {"kind": "person", "given_name": "Sam", "family_name": "Okafor", "date_of_birth": "1984-09-02"},
@@ -34,14 +38,18 @@ def wait_ready(url: str, timeout: float = 120) -> bool:
     return False
 
 
-def seed(url: str) -> None:
+def seed(url: str, system_rpc) -> list[dict]:
+    """Idempotent: the directory is seeded by name; profiles once per database prefix."""
+    users = system_rpc.permissions.seed_demo()["users"]
     marker = VAR / f"demo-seeded-{os.environ.get('DATABASE_PREFIX', 'concord')}"
-    if marker.exists():
-        print("demo data already loaded")
-        return
-    for profile in DEMO_PROFILES:
-        response = requests.post(url + "/api/v1/profiles", json=profile, timeout=15)
-        response.raise_for_status()
-    VAR.mkdir(parents=True, exist_ok=True)
-    marker.write_text("seeded\n")
-    print(f"demo data loaded: {len(DEMO_PROFILES)} profiles")
+    if not marker.exists():
+        session = requests.post(url + "/api/v1/sessions", timeout=15,
+                                json={"username": DEMO_SIGN_IN, "password": DEMO_PASSWORD})
+        session.raise_for_status()
+        headers = {"Authorization": "Bearer " + session.json()["token"]}
+        for profile in DEMO_PROFILES:
+            requests.post(url + "/api/v1/profiles", json=profile, headers=headers, timeout=15).raise_for_status()
+        requests.delete(url + "/api/v1/sessions/current", headers=headers, timeout=15)
+        VAR.mkdir(parents=True, exist_ok=True)
+        marker.write_text("seeded\n")
+    return users

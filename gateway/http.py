@@ -4,6 +4,7 @@ Every error leaves as `application/problem+json` ({type, title, status, detail,
 errors?}); an unexpected one is logged with its traceback and answered 500
 without it.
 """
+import functools
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from concord_common import context as ctx
 from concord_common import metrics
-from concord_common.errors import ConcordError, MalformedRequest
+from concord_common.errors import ConcordError, MalformedRequest, TooManyRequests, Unauthenticated
 from concord_common.logs import INSTANCE
 
 log = logging.getLogger("concord.gateway.access")
@@ -42,7 +43,12 @@ def problem(status: int, slug: str, title: str, detail: str = "", errors: dict |
 
 def problem_from_exception(exc: Exception) -> Response:
     if isinstance(exc, ConcordError):
-        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="concord"'
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers=headers)
     if isinstance(exc, HTTPException):
         slug = (exc.name or "error").lower().replace(" ", "-")
         return problem(exc.code, slug, exc.name, exc.description or "")
@@ -55,6 +61,8 @@ def problem_from_exception(exc: Exception) -> Response:
 
 def read_json(request, max_bytes: int = 1048576) -> dict:
     """The request body as a JSON object, or MalformedRequest saying why not."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.to_dict()
     if request.content_length and request.content_length > max_bytes:
         raise MalformedRequest(f"The request body is larger than {max_bytes} bytes.")
     raw = request.get_data(cache=True)
@@ -102,4 +110,19 @@ class ApiEntrypoint(HttpRequestHandler):
         return response
 
 
-api = ApiEntrypoint.decorator
+def api(method: str, url: str, *, public: bool = False, scope: str | None = None, clients: bool = False,
+        **kwargs):
+    """An HTTP route. Deny by default: every route authenticates unless `public`.
+
+    `scope` names what an API client's token must allow (clients are refused
+    where a route names no scope); signed-in users pass to the service, which
+    decides on the record itself.
+    """
+    def decorate(fn):
+        @functools.wraps(fn)
+        def guarded(self, request, *args, **route_values):
+            if not public:
+                self.auth.require(request, scope=scope, allow_clients=clients or scope is not None)
+            return fn(self, request, *args, **route_values)
+        return ApiEntrypoint.decorator(method, url, **kwargs)(guarded)
+    return decorate

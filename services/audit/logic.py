@@ -15,9 +15,15 @@ def action_of(event_type: str) -> str:
     return event_type.split(".", 1)[1]
 
 
+# Signals between services, not facts about people or records.
+NOT_AUDITED = ("principal.",)
+
+
 def ingest(uow, event: dict) -> bool:
-    """Record one event once; False if this event id was already recorded."""
+    """Record one event once; False if this event id was already recorded (or is not audited)."""
     envelope = load_or_fail(_envelope_schema, event)
+    if envelope["type"].startswith(NOT_AUDITED):
+        return False
     event_id = str(envelope["id"])
     if uow.already_processed(event_id, CONSUMER):
         return False

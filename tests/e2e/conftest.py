@@ -22,3 +22,15 @@ def gateway_url(service_config, run_services):
 def system(gateway_url):
     """The whole system (five services and the gateway) in this process."""
     return gateway_url(*SERVICE_NAMES)
+
+
+@pytest.fixture
+def practitioner(system, service_config):
+    """A signed-in practitioner (API token) on the whole system; `.admin` is a system admin."""
+    from tests.e2e.directory import Directory, bootstrap_admin, sign_in
+    admin = bootstrap_admin(system, service_config("permissions"))
+    directory = Directory(system, admin)
+    user = directory.user("pat", [(directory.hub, "practitioner")])
+    api = sign_in(system, user["username"])
+    api.admin, api.directory, api.user = admin, directory, user
+    return api

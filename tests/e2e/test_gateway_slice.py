@@ -18,24 +18,27 @@ def problem_of(response, status):
     return body
 
 
-def test_create_read_and_audit_a_profile(system):
-    created = requests.post(f"{system}/api/v1/profiles", json=PERSON, headers={"X-Request-Id": "e2e-slice-0001"})
+def test_create_read_and_audit_a_profile(system, practitioner):
+    created = requests.post(f"{system}/api/v1/profiles", json=PERSON,
+                            headers={"X-Request-Id": "e2e-slice-0001", **practitioner.headers()})
     assert created.status_code == 201, created.text
     profile = created.json()
     assert created.headers["Location"] == f"/api/v1/profiles/{profile['id']}"
     assert created.headers["X-Request-Id"] == "e2e-slice-0001"
     assert profile["display_name"] == "Jordan Avery" and profile["version"] == 1
 
-    read = requests.get(f"{system}/api/v1/profiles/{profile['id']}")
+    read = practitioner.get(f"/api/v1/profiles/{profile['id']}")
     assert read.status_code == 200 and read.json() == profile
 
     def audited():
-        body = requests.get(f"{system}/api/v1/audit/records/profiles/{profile['id']}").json()
-        return body["items"]
+        body = practitioner.admin.get(f"/api/v1/audit/records/profiles/{profile['id']}").json()
+        return [item for item in body["items"] if item["action"] == "created"]
     [entry] = support.wait_for(audited, message="the audit entry")
     assert entry["action"] == "created"
     assert entry["record"] == {"type": "profile", "id": profile["id"]}
     assert entry["request_id"] == "e2e-slice-0001"
+    assert entry["actor"]["id"] == practitioner.user["id"]
+    assert entry["actor"]["organisation_id"] == practitioner.directory.org["id"]
 
 
 def test_health_readiness_and_metrics(system):
@@ -47,7 +50,7 @@ def test_health_readiness_and_metrics(system):
     assert metrics.status_code == 200 and "concord_worker_seconds" in metrics.text
 
 
-def test_bad_input_gets_a_clear_problem_and_writes_nothing(system):
+def test_bad_input_gets_a_clear_problem_and_writes_nothing(system, practitioner):
     cases = [
         (b"not json", 400, None),
         (b"[1, 2]", 400, None),
@@ -62,16 +65,17 @@ def test_bad_input_gets_a_clear_problem_and_writes_nothing(system):
     ]
     for body, status, fields in cases:
         response = requests.post(f"{system}/api/v1/profiles", data=body,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **practitioner.headers()})
         problem = problem_of(response, status)
         if fields:
             assert set(problem["errors"]) == fields, (body, problem)
 
 
-def test_unknown_and_malformed_ids_and_routes_answer_the_same_404(system):
-    bodies = {requests.get(f"{system}/api/v1/profiles/{uuid.uuid4()}").text,
-              requests.get(f"{system}/api/v1/profiles/not-a-uuid").text,
-              requests.get(f"{system}/api/v1/audit/records/widgets/{uuid.uuid4()}").text,
+def test_unknown_and_malformed_ids_and_routes_answer_the_same_404(system, practitioner):
+    bodies = {practitioner.get(f"/api/v1/profiles/{uuid.uuid4()}").text,
+              practitioner.get("/api/v1/profiles/not-a-uuid").text,
+              practitioner.get(f"/api/v1/audit/records/widgets/{uuid.uuid4()}").text,
+              practitioner.get("/api/v1/no-such-thing").text,
               requests.get(f"{system}/api/v1/no-such-thing").text}
     assert len(bodies) == 1
-    problem_of(requests.get(f"{system}/api/v1/profiles/{uuid.uuid4()}"), 404)
+    problem_of(practitioner.get(f"/api/v1/profiles/{uuid.uuid4()}"), 404)

@@ -13,6 +13,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from concord_common import demo
 from tests import support
 
 BIN = Path(sys.executable).parent
@@ -37,7 +38,13 @@ def supervised(tmp_path_factory, amqp_uri, database_server, database_prefix):
         if concord("wait-ready", "--url", url, "--timeout", "120", check=False).returncode != 0:
             logs = {p.name: p.read_text()[-2000:] for p in (var / "log").glob("*.log")}
             pytest.fail(f"the system did not become ready: {logs}")
-        yield {"url": url, "env": env, "concord": concord, "var": var}
+        seeded = concord("seed", "--url", url, check=False)
+        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+        session = requests.post(f"{url}/api/v1/sessions", json={"username": demo.DEMO_SIGN_IN,
+                                                                "password": demo.DEMO_PASSWORD})
+        assert session.status_code == 201, session.text
+        yield {"url": url, "env": env, "concord": concord, "var": var,
+               "auth": {"Authorization": "Bearer " + session.json()["token"]}}
     finally:
         concord("down", check=False)
 
@@ -86,12 +93,13 @@ def test_killing_a_replica_loses_no_retried_request(supervised, victim):
         if n == 20:
             os.kill(pid, signal.SIGKILL)
         body = {"kind": "person", "given_name": f"Kill{n}", "family_name": "Test"}
-        response = with_retries(lambda: requests.post(f"{url}/api/v1/profiles", json=body,
-                                                      headers={"Connection": "close"}, timeout=15))
+        response = with_retries(lambda: requests.post(f"{url}/api/v1/profiles", json=body, timeout=15,
+                                                      headers={"Connection": "close", **supervised["auth"]}))
         assert response.status_code == 201, response.text
         created.append(response.json()["id"])
     for profile_id in created:
-        assert with_retries(lambda: requests.get(f"{url}/api/v1/profiles/{profile_id}", timeout=15)).status_code == 200
+        assert with_retries(lambda: requests.get(f"{url}/api/v1/profiles/{profile_id}", timeout=15,
+                                                 headers=supervised["auth"])).status_code == 200
     restarted = support.wait_for(lambda: supervised_pid(supervised, victim), timeout=30,
                                  message="supervisord to restart the replica")
     assert restarted != pid

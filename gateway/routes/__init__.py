@@ -1,0 +1,1 @@
+"""Route groups of the gateway; GatewayService (gateway/service.py) combines them."""

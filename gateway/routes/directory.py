@@ -1,0 +1,61 @@
+"""Organisations, teams, users and API clients. The permissions service decides who may."""
+from werkzeug.wrappers import Response
+
+from gateway.http import api, json_response, read_json
+
+
+class DirectoryRoutes:
+    @api("POST", "/api/v1/organisations")
+    def create_organisation(self, request):
+        organisation = self.rpc.call("permissions", "create_organisation", read_json(request))
+        return json_response(201, organisation, {"Location": f"/api/v1/organisations/{organisation['id']}"})
+
+    @api("GET", "/api/v1/organisations")
+    def list_organisations(self, request):
+        return json_response(200, self.rpc.call("permissions", "list_organisations"))
+
+    @api("GET", "/api/v1/organisations/<organisation_id>")
+    def get_organisation(self, request, organisation_id):
+        return json_response(200, self.rpc.call("permissions", "get_organisation", organisation_id))
+
+    @api("POST", "/api/v1/organisations/<organisation_id>/teams")
+    def create_team(self, request, organisation_id):
+        team = self.rpc.call("permissions", "create_team", organisation_id, read_json(request))
+        return json_response(201, team, {"Location": f"/api/v1/teams/{team['id']}"})
+
+    @api("GET", "/api/v1/teams/<team_id>")
+    def get_team(self, request, team_id):
+        return json_response(200, self.rpc.call("permissions", "get_team", team_id))
+
+    @api("POST", "/api/v1/teams/<team_id>/members")
+    def add_member(self, request, team_id):
+        return json_response(201, self.rpc.call("permissions", "add_member", team_id, read_json(request)))
+
+    @api("DELETE", "/api/v1/teams/<team_id>/members/<user_id>")
+    def remove_member(self, request, team_id, user_id):
+        self.rpc.call("permissions", "remove_member", team_id, user_id)
+        return Response(status=204)
+
+    @api("POST", "/api/v1/users")
+    def create_user(self, request):
+        user = self.rpc.call("permissions", "create_user", read_json(request))
+        return json_response(201, user, {"Location": f"/api/v1/users/{user['id']}"})
+
+    @api("GET", "/api/v1/users/<user_id>")
+    def get_user(self, request, user_id):
+        return json_response(200, self.rpc.call("permissions", "get_user", user_id))
+
+    @api("POST", "/api/v1/users/<user_id>/disable")
+    def disable_user(self, request, user_id):
+        self.rpc.call("permissions", "disable_user", user_id)
+        return Response(status=204)
+
+    @api("POST", "/api/v1/users/<user_id>/password")
+    def change_password(self, request, user_id):
+        self.rpc.call("permissions", "change_password", user_id, read_json(request))
+        return Response(status=204)
+
+    @api("POST", "/api/v1/api-clients")
+    def create_api_client(self, request):
+        client = self.rpc.call("permissions", "create_api_client", read_json(request))
+        return json_response(201, client, {"Cache-Control": "no-store"})

@@ -1,0 +1,58 @@
+"""Sign-in for people and partner systems: sessions, client-credentials tokens, MFA, /me."""
+from werkzeug.wrappers import Response
+
+from concord_common.errors import MalformedRequest
+from gateway.http import api, json_response, read_json
+
+
+def source_ip(request, trust_forwarded: bool) -> str | None:
+    if trust_forwarded and request.headers.get("X-Forwarded-For"):
+        return request.headers["X-Forwarded-For"].split(",")[0].strip()
+    return request.remote_addr
+
+
+class SessionRoutes:
+    @api("POST", "/api/v1/sessions", public=True)
+    def sign_in(self, request):
+        body = read_json(request)
+        for field in ("username", "password"):
+            if not isinstance(body.get(field), str) or not body.get(field):
+                raise MalformedRequest("Send a JSON object with `username` and `password` (and `otp` if asked).")
+        signed_in = self.rpc.call("permissions", "authenticate", body["username"], body["password"],
+                                  otp=body.get("otp"), kind="api",
+                                  source_ip=source_ip(request, bool(self.rpc.config.get("TRUST_FORWARDED_FOR"))))
+        signed_in.pop("csrf_token", None)
+        return json_response(201, signed_in)
+
+    @api("DELETE", "/api/v1/sessions/current")
+    def sign_out(self, request):
+        self.rpc.call("permissions", "end_session", self.auth.token)
+        self.auth.forget(self.auth.token)
+        return Response(status=204)
+
+    @api("POST", "/api/v1/oauth/token", public=True)
+    def client_token(self, request):
+        body = read_json(request)
+        if body.get("grant_type") != "client_credentials":
+            raise MalformedRequest("Only `grant_type=client_credentials` is supported.")
+        if not body.get("client_id") or not body.get("client_secret"):
+            raise MalformedRequest("Send `client_id` and `client_secret`.")
+        token = self.rpc.call("permissions", "client_token", body["client_id"], body["client_secret"],
+                              body.get("scope"))
+        return json_response(200, token, {"Cache-Control": "no-store"})
+
+    @api("GET", "/api/v1/me", clients=True)
+    def me(self, request):
+        if self.auth.principal["kind"] == "client":
+            principal = self.auth.principal
+            return json_response(200, {key: principal.get(key) for key in
+                                       ("id", "client_id", "display_name", "organisation_id", "scopes")})
+        return json_response(200, self.rpc.call("permissions", "me"))
+
+    @api("POST", "/api/v1/me/mfa")
+    def enrol_mfa(self, request):
+        return json_response(201, self.rpc.call("permissions", "enrol_mfa"), {"Cache-Control": "no-store"})
+
+    @api("POST", "/api/v1/me/mfa/confirm")
+    def confirm_mfa(self, request):
+        return json_response(200, self.rpc.call("permissions", "confirm_mfa", read_json(request)))

@@ -1,0 +1,1 @@
+"""Server-rendered pages for practitioners (GOV.UK Frontend), usable without JavaScript."""
