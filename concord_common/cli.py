@@ -97,7 +97,8 @@ def main(argv=None):
             users = demo.seed(url, rpc)
         print(f"demo data loaded; every demo user's password is {demo.DEMO_PASSWORD!r}:")
         for user in users:
-            print(f"  {user['username']:<18} {user['role']:<13} {user['team']}, {user['organisation']}")
+            extra = f"  ({', '.join(user['roles'])})" if user.get("roles") else ""
+            print(f"  {user['username']:<18} {user['role']:<13} {user['team']}, {user['organisation']}{extra}")
         return 0
 
     if args.command == "admin":

@@ -60,9 +60,11 @@ def problem_from_exception(exc: Exception) -> Response:
 
 
 def read_json(request, max_bytes: int = 1048576) -> dict:
-    """The request body as a JSON object, or MalformedRequest saying why not."""
-    if request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.to_dict()
+    """The request body as a JSON object, or MalformedRequest saying why not.
+
+    The body is read as JSON whatever Content-Type says (curl's -d sends a form
+    type); only OAuth's token endpoint takes forms (read_json_or_form).
+    """
     if request.content_length and request.content_length > max_bytes:
         raise MalformedRequest(f"The request body is larger than {max_bytes} bytes.")
     raw = request.get_data(cache=True)
@@ -75,6 +77,13 @@ def read_json(request, max_bytes: int = 1048576) -> dict:
     if not isinstance(body, dict):
         raise MalformedRequest("The request body must be a JSON object.")
     return body
+
+
+def read_json_or_form(request, max_bytes: int = 1048576) -> dict:
+    """OAuth 2 clients send application/x-www-form-urlencoded; others JSON."""
+    if request.mimetype == "application/x-www-form-urlencoded" and request.form:
+        return request.form.to_dict()
+    return read_json(request, max_bytes)
 
 
 class ApiEntrypoint(HttpRequestHandler):

@@ -2,7 +2,7 @@
 from werkzeug.wrappers import Response
 
 from concord_common.errors import MalformedRequest
-from gateway.http import api, json_response, read_json
+from gateway.http import api, json_response, read_json, read_json_or_form
 
 
 def source_ip(request, trust_forwarded: bool) -> str | None:
@@ -32,7 +32,7 @@ class SessionRoutes:
 
     @api("POST", "/api/v1/oauth/token", public=True)
     def client_token(self, request):
-        body = read_json(request)
+        body = read_json_or_form(request)
         if body.get("grant_type") != "client_credentials":
             raise MalformedRequest("Only `grant_type=client_credentials` is supported.")
         if not body.get("client_id") or not body.get("client_secret"):
