@@ -79,6 +79,11 @@ class MfaRequired(ConcordError):
 
 
 @_register
+class PreconditionRequired(ConcordError):
+    status, slug, title = 428, "precondition-required", "Say which version you are changing (If-Match)"
+
+
+@_register
 class TooManyRequests(ConcordError):
     """Throttled or locked out; the gateway sends `Retry-After: retry_after`."""
     status, slug, title = 429, "too-many-requests", "Too many attempts"
