@@ -1,12 +1,12 @@
 """Tables the permissions service owns (its own database: concord_permissions).
 
-Kept in step with migrations/versions/0002_directory.py.
+Kept in step with migrations/versions/0002_directory.py and 0003_sharing.py.
 """
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Identity, Index, Text,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Identity, Index, Text,
                         func, text)
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ORGANISATION_TYPES = ("police", "council", "housing", "education", "health", "fire", "probation",
@@ -15,6 +15,11 @@ TEAM_ROLES = ("practitioner", "spoc", "supervisor")
 USER_ROLES = ("org_admin", "system_admin")
 SESSION_KINDS = ("web", "api")
 SCOPES = ("profiles:read", "profiles:write", "cases:read", "cases:write", "audit:read")
+RECORD_TYPES = ("profile", "family", "case")
+ACCESS_LEVELS = ("view", "edit")
+ACCESS_REQUEST_STATUSES = ("pending", "approved", "denied", "withdrawn")
+TRANSFER_STATUSES = ("pending", "accepted", "rejected", "cancelled", "superseded")
+CONSENT_STATUSES = ("given", "refused", "not_sought", "overridden")
 
 
 def _one_of(column: str, values) -> str:
@@ -130,6 +135,90 @@ class ClientToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
 
 
+# -- sharing: agreements between organisations, access requests, transfers of ownership ----------
+class SharingAgreement(Base):
+    """An information sharing agreement between two or more organisations.
+
+    Active from start_date to end_date (inclusive) unless ended early (ended_at).
+    """
+    __tablename__ = "sharing_agreements"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    lawful_basis: Mapped[str] = mapped_column(Text, nullable=False)
+    review_date: Mapped[date] = mapped_column(Date, nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_by: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SharingAgreementParty(Base):
+    __tablename__ = "sharing_agreement_parties"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("sharing_agreements.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+
+
+class AccessRequest(Base):
+    """Someone asks the team that owns a record for access to it."""
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        CheckConstraint(_one_of("record_type", RECORD_TYPES), name="access_requests_record_type"),
+        CheckConstraint(_one_of("status", ACCESS_REQUEST_STATUSES), name="access_requests_status"),
+        CheckConstraint(_one_of("decision_level", ACCESS_LEVELS), name="access_requests_decision_level"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    record_type: Mapped[str] = mapped_column(Text, nullable=False)
+    record_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    record_display_name: Mapped[str] = mapped_column(Text, nullable=False)
+    owner_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), nullable=False)
+    owner_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    requester_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    requester_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_level: Mapped[str | None] = mapped_column(Text)
+    decision_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    grant_id: Mapped[str | None] = mapped_column(Text)           # the grant the owning service made
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Transfer(Base):
+    """A record's owning team hands it to another team; pending until that team accepts."""
+    __tablename__ = "transfers"
+    __table_args__ = (
+        CheckConstraint(_one_of("record_type", RECORD_TYPES), name="transfers_record_type"),
+        CheckConstraint(_one_of("status", TRANSFER_STATUSES), name="transfers_status"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    record_type: Mapped[str] = mapped_column(Text, nullable=False)
+    record_id: Mapped[str] = mapped_column(UUID(as_uuid=False), nullable=False)
+    record_display_name: Mapped[str] = mapped_column(Text, nullable=False)
+    is_person: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    from_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), nullable=False)
+    from_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    to_team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), nullable=False)
+    to_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    consent: Mapped[dict | None] = mapped_column(JSONB)          # re-confirmed when accepted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 Index("organisations_name_key", func.lower(Organisation.name), unique=True)
 Index("teams_organisation_name_key", Team.organisation_id, func.lower(Team.name), unique=True)
 Index("users_username_key", func.lower(User.username), unique=True)
@@ -137,3 +226,13 @@ Index("users_organisation", User.organisation_id)
 Index("sessions_user_open", UserSession.user_id, postgresql_where=UserSession.ended_at.is_(None))
 Index("login_failures_username", LoginFailure.username_lower, LoginFailure.at)
 Index("login_failures_source_ip", LoginFailure.source_ip, LoginFailure.at)
+# One pending request per requester and record; one pending transfer per record.
+Index("access_requests_one_pending", AccessRequest.requester_id, AccessRequest.record_type, AccessRequest.record_id,
+      unique=True, postgresql_where=AccessRequest.status == "pending")
+Index("access_requests_owner_team", AccessRequest.owner_team_id, AccessRequest.created_at)
+Index("access_requests_requester", AccessRequest.requester_id, AccessRequest.created_at)
+Index("access_requests_record", AccessRequest.record_type, AccessRequest.record_id)
+Index("transfers_one_pending", Transfer.record_type, Transfer.record_id, unique=True,
+      postgresql_where=Transfer.status == "pending")
+Index("transfers_from_team", Transfer.from_team_id, Transfer.created_at)
+Index("transfers_to_team", Transfer.to_team_id, Transfer.created_at)

@@ -6,11 +6,14 @@ same field names, so the caller gets every problem in one answer.
 """
 from datetime import timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from concord_common import clock
 from concord_common.errors import MalformedRequest, ValidationFailed, validation_errors
 
-from services.permissions.models import ORGANISATION_TYPES, SCOPES, SESSION_KINDS, TEAM_ROLES, USER_ROLES
+from services.permissions.models import (ACCESS_LEVELS, ACCESS_REQUEST_STATUSES, CONSENT_STATUSES,
+                                         ORGANISATION_TYPES, RECORD_TYPES, SCOPES, SESSION_KINDS, TEAM_ROLES,
+                                         TRANSFER_STATUSES, USER_ROLES)
 from services.permissions.passwords import password_problems
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$",
@@ -129,6 +132,118 @@ class AdminCreateSchema(_NewPassword):
     password = fields.String(required=True, validate=validate.Length(max=1024))
 
 
+# -- sharing: agreements, access requests, transfers -------------------------------
+REASON = validate.Length(min=10, max=2000, error="Give a reason of 10 to 2000 characters.")
+NOTE = validate.Length(max=2000)
+LONG_TEXT = validate.Length(min=1, max=2000)
+
+
+def today():
+    """Dates in sharing agreements are calendar days in UTC (concord_common.clock)."""
+    return clock.now().date()
+
+
+class SharingAgreementCreateSchema(Schema):
+    name = Trimmed(required=True, validate=NAME)
+    purpose = Trimmed(required=True, validate=LONG_TEXT)
+    lawful_basis = Trimmed(required=True, validate=validate.Length(min=1, max=500))
+    organisation_ids = fields.List(fields.UUID(), required=True,
+                                   validate=validate.Length(min=2, error="Name at least two organisations."))
+    review_date = fields.Date(required=True)
+    start_date = fields.Date(allow_none=True, load_default=None)
+    end_date = fields.Date(allow_none=True, load_default=None)
+
+    @validates("organisation_ids")
+    def _each_organisation_once(self, value, **_):
+        if len(set(value)) != len(value):
+            raise ValidationError("An organisation is listed more than once.")
+
+    @validates("review_date")
+    def _review_not_past(self, value, **_):
+        if value < today():
+            raise ValidationError("The review date must not be in the past.")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _dates_in_order(self, data, **_):
+        start, end = data.get("start_date") or today(), data.get("end_date")
+        if end is not None and end < start:
+            raise ValidationError({"end_date": ["The end date must not be before the start date."]})
+
+
+class RecordRefSchema(Schema):
+    """A record as its owning service describes it to us (service to service: extra keys are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.OneOf(RECORD_TYPES))
+    id = fields.UUID(required=True)
+    display_name = Trimmed(required=True, validate=validate.Length(min=1, max=500))
+    owner_team_id = fields.UUID(required=True)
+    owner_organisation_id = fields.UUID(required=True)
+
+
+class TransferRecordSchema(RecordRefSchema):
+    is_person = fields.Boolean(required=True)
+
+
+class ReasonSchema(Schema):
+    reason = Trimmed(required=True, validate=REASON)
+
+
+class AccessApprovalSchema(Schema):
+    level = fields.String(required=True, validate=validate.OneOf(ACCESS_LEVELS))
+    expires_at = fields.AwareDateTime(default_timezone=timezone.utc, allow_none=True, load_default=None)
+    note = Trimmed(allow_none=True, load_default=None, validate=NOTE)
+
+    @validates("expires_at")
+    def _in_the_future(self, value, **_):
+        if value is not None and value <= clock.now():
+            raise ValidationError("Choose a time in the future.")
+
+
+class NoteSchema(Schema):
+    note = Trimmed(allow_none=True, load_default=None, validate=NOTE)
+
+
+class TransferRegisterSchema(Schema):
+    to_team_id = fields.UUID(required=True)
+    note = Trimmed(allow_none=True, load_default=None, validate=NOTE)
+
+
+class ConsentSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(CONSENT_STATUSES))
+    detail = Trimmed(allow_none=True, load_default=None, validate=NOTE)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _override_explained(self, data, **_):
+        if data.get("status") == "overridden" and not data.get("detail"):
+            raise ValidationError({"detail": ["Say why consent was overridden."]})
+
+
+class TransferAcceptSchema(Schema):
+    consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
+    note = Trimmed(allow_none=True, load_default=None, validate=NOTE)
+
+
+class _ListQuerySchema(Schema):
+    direction = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(("incoming", "outgoing")))
+    limit = fields.Integer(allow_none=True, load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+
+
+class AccessRequestListSchema(_ListQuerySchema):
+    status = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(ACCESS_REQUEST_STATUSES))
+
+
+class TransferListSchema(_ListQuerySchema):
+    status = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(TRANSFER_STATUSES))
+
+
+class AgreementListSchema(Schema):
+    organisation_id = fields.UUID(allow_none=True, load_default=None)
+
+
 # -- out -----------------------------------------------------------------------
 class OrganisationSchema(Schema):
     id = fields.String()
@@ -182,3 +297,30 @@ def load_checked(schema: Schema, payload, db_checks=None) -> dict:
     if errors:
         raise ValidationFailed("One or more fields are invalid.", errors)
     return data
+
+
+def load_parts(parts: dict, db_checks=None) -> dict:
+    """Load several arguments at once: {prefix: (schema, payload)} -> {prefix: data}.
+
+    Errors are named `prefix.field` (or just `field` where the prefix is ""), and
+    `db_checks(data_by_prefix)` adds its own; one ValidationFailed for all.
+    """
+    loaded, errors = {}, {}
+    for prefix, (schema, payload) in parts.items():
+        if not isinstance(payload, dict):
+            if not prefix:
+                raise MalformedRequest("The request body must be a JSON object.")
+            loaded[prefix] = {}
+            errors[prefix] = ["Give an object."]
+            continue
+        try:
+            loaded[prefix] = schema.load(payload)
+        except ValidationError as exc:
+            loaded[prefix] = exc.valid_data or {}
+            for path, messages in validation_errors(exc.messages).items():
+                errors.setdefault(f"{prefix}.{path}" if prefix else path, []).extend(messages)
+    for path, messages in ((db_checks(loaded) if db_checks else None) or {}).items():
+        errors.setdefault(path, []).extend(messages)
+    if errors:
+        raise ValidationFailed("One or more fields are invalid.", errors)
+    return loaded

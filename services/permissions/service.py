@@ -1,4 +1,4 @@
-"""The permissions nameko service: a thin adapter from RPC to the directory and sign-in logic.
+"""The permissions nameko service: a thin adapter from RPC to the directory, sign-in and sharing logic.
 
 The caller comes from the RPC context (`self.context.caller`); every logic
 function decides for itself what that caller may do.
@@ -9,8 +9,10 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from concord_common.db import Database
+from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
-from services.permissions import auth, clients, logic, operators
+from services.permissions import access_requests, agreements, auth, clients, logic, operators, transfers
+from services.permissions.owners import RecordOwnersProvider
 from services.permissions.principals import PRINCIPAL_INVALIDATED
 from services.permissions.settings import Settings
 
@@ -31,6 +33,8 @@ class PermissionsService:
     context = CallContext()
     db = Database(Path(__file__).parent / "migrations")
     settings = PolicySettings()
+    service_rpc = ServiceRpc()         # calls to other services (`rpc` is the entrypoint decorator here)
+    owners = RecordOwnersProvider()    # the services that own records: apply_access_grant, apply_transfer
 
     def _write(self, fn, *args):
         """Run `fn(uow, *args)` in one transaction. If it changed someone's principal, the
@@ -128,6 +132,77 @@ class PermissionsService:
     @rpc
     def create_api_client(self, payload):
         return self._write(clients.create_api_client, payload)
+
+    # -- sharing agreements ------------------------------------------------------------
+    @rpc
+    def create_sharing_agreement(self, payload):
+        return self._write(agreements.create_sharing_agreement, payload)
+
+    @rpc
+    def list_sharing_agreements(self, organisation_id=None):
+        return self._read(agreements.list_sharing_agreements, organisation_id)
+
+    @rpc
+    def get_sharing_agreement(self, agreement_id):
+        return self._read(agreements.get_sharing_agreement, agreement_id)
+
+    @rpc
+    def end_sharing_agreement(self, agreement_id):
+        return self._write(agreements.end_sharing_agreement, agreement_id)
+
+    @rpc
+    def active_agreement_between(self, organisation_a, organisation_b):
+        return self._read(agreements.active_agreement_between, organisation_a, organisation_b)
+
+    # -- access requests (registered by the owning service, decided by the owner team) ---
+    @rpc
+    def register_access_request(self, record, reason):
+        return self._write(access_requests.register_access_request, record, reason)
+
+    @rpc
+    def approve_access_request(self, request_id, payload):
+        return self._write(access_requests.approve_access_request, self.owners, request_id, payload)
+
+    @rpc
+    def deny_access_request(self, request_id, payload=None):
+        return self._write(access_requests.deny_access_request, request_id, payload)
+
+    @rpc
+    def withdraw_access_request(self, request_id, payload=None):
+        return self._write(access_requests.withdraw_access_request, request_id, payload)
+
+    @rpc
+    def list_access_requests(self, status=None, direction=None, limit=None, cursor=None):
+        return self._read(access_requests.list_access_requests, status, direction, limit, cursor)
+
+    @rpc
+    def get_access_request(self, request_id):
+        return self._read(access_requests.get_access_request, request_id)
+
+    # -- transfers of ownership (registered by the owning service, decided by the receiving team)
+    @rpc
+    def register_transfer(self, record, payload):
+        return self._write(transfers.register_transfer, record, payload)
+
+    @rpc
+    def accept_transfer(self, transfer_id, payload=None):
+        return self._write(transfers.accept_transfer, self.owners, transfer_id, payload)
+
+    @rpc
+    def reject_transfer(self, transfer_id, payload=None):
+        return self._write(transfers.reject_transfer, transfer_id, payload)
+
+    @rpc
+    def cancel_transfer(self, transfer_id, payload=None):
+        return self._write(transfers.cancel_transfer, transfer_id, payload)
+
+    @rpc
+    def list_transfers(self, status=None, direction=None, limit=None, cursor=None):
+        return self._read(transfers.list_transfers, status, direction, limit, cursor)
+
+    @rpc
+    def get_transfer(self, transfer_id):
+        return self._read(transfers.get_transfer, transfer_id)
 
     # -- operators (caller kind "system" only) ---------------------------------------
     @rpc
