@@ -25,6 +25,10 @@ class Api:
     def post(self, path, json=None, **kw):
         return requests.post(self.url + path, json=json, headers=self.headers(), timeout=15, **kw)
 
+    def patch(self, path, json=None, headers=None, **kw):
+        return requests.patch(self.url + path, json=json, headers={**self.headers(), **(headers or {})},
+                              timeout=15, **kw)
+
     def delete(self, path, **kw):
         return requests.delete(self.url + path, headers=self.headers(), timeout=15, **kw)
 

@@ -31,7 +31,7 @@ def test_create_read_and_audit_a_profile(system, practitioner):
     assert read.status_code == 200 and read.json() == profile
 
     def audited():
-        body = practitioner.admin.get(f"/api/v1/audit/records/profiles/{profile['id']}").json()
+        body = practitioner.get(f"/api/v1/audit/records/profiles/{profile['id']}").json()
         return [item for item in body["items"] if item["action"] == "created"]
     [entry] = support.wait_for(audited, message="the audit entry")
     assert entry["action"] == "created"

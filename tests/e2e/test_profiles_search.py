@@ -1,0 +1,51 @@
+"""Cross-partnership search: fuzzy, phonetic, nicknames, aliases, swapped names, identifiers, postcodes;
+exact identifier and name + date of birth first; what you may not open stays a signpost."""
+import uuid
+
+from tests.e2e.directory import Directory, sign_in
+
+
+def ids_of(api, **params):
+    response = api.get("/api/v1/profiles", params=params)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]], response.json()["items"]
+
+
+def test_fuzzy_phonetic_nickname_alias_and_swapped_name_search(practitioner):
+    surname = "Fairweather" + uuid.uuid4().hex[:4]
+    william = practitioner.ok(practitioner.post("/api/v1/profiles", {
+        "kind": "person", "given_name": "William", "family_name": surname, "date_of_birth": "1980-05-06",
+        "aliases": [{"given_name": "Ziggy", "family_name": "Stardust" + surname[-4:]}],
+        "identifiers": [{"scheme": "nhs_number", "value": "9434765919"}],
+        "addresses": [{"line1": "1 Park Row", "postcode": "LS1 4AP"}]}), 201)
+    namesake = practitioner.ok(practitioner.post("/api/v1/profiles", {
+        "kind": "person", "given_name": "William", "family_name": surname, "date_of_birth": "1991-01-01"}), 201)
+    for q in (f"William {surname}", f"Bill {surname}", f"Wiliam {surname[:-5]}{surname[-4:]}",
+              f"{surname} William", f"Willliam {surname}", "Ziggy Stardust" + surname[-4:]):
+        found, _ = ids_of(practitioner, q=q)
+        assert william["id"] in found, q
+    first, _ = ids_of(practitioner, q=f"Bill {surname}", date_of_birth="1980-05-06")
+    assert first[0] == william["id"] and namesake["id"] in first       # name + dob first, namesake after
+    by_id, _ = ids_of(practitioner, identifier="943 476 5919")
+    assert william["id"] in by_id
+    ranked, _ = ids_of(practitioner, q=f"William {surname}", identifier="9434765919")
+    assert ranked[0] == william["id"]
+    at_postcode, _ = ids_of(practitioner, postcode="ls1 4ap")
+    assert william["id"] in at_postcode and namesake["id"] not in at_postcode
+    bad = practitioner.get("/api/v1/profiles", params={"postcode": "LS1"})
+    assert bad.status_code == 422 and "postcode" in bad.json()["errors"]
+
+
+def test_search_shows_signposts_for_what_you_cannot_open(practitioner, system):
+    surname = "Signpost" + uuid.uuid4().hex[:6]
+    theirs_dir = Directory(system, practitioner.admin)
+    theirs = sign_in(system, theirs_dir.user("sig", [(theirs_dir.hub, "practitioner")])["username"])
+    hidden = theirs.ok(theirs.post("/api/v1/profiles", {"kind": "person", "given_name": "Rebecca",
+                                                        "family_name": surname, "date_of_birth": "2001-02-03",
+                                                        "flags": ["cse_risk"]}), 201)
+    _, items = ids_of(practitioner, q=f"Becky {surname}")
+    [signpost] = [item for item in items if item["id"] == hidden["id"]]
+    assert set(signpost) == {"id", "access", "kind", "display_name", "involved_organisations", "request_access"}
+    assert signpost["access"] == "signpost"
+    flagged, _ = ids_of(practitioner, q=surname, young_person="false", family_flag="cse_risk")
+    assert flagged == []
