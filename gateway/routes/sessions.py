@@ -56,3 +56,13 @@ class SessionRoutes:
     @api("POST", "/api/v1/me/mfa/confirm")
     def confirm_mfa(self, request):
         return json_response(200, self.rpc.call("permissions", "confirm_mfa", read_json(request)))
+
+    @api("GET", "/api/v1/me/notifications")
+    def my_notifications(self, request):
+        unread = request.args.get("unread") in ("1", "true", "yes")
+        return json_response(200, self.rpc.call("notifications", "my_notifications", unread))
+
+    @api("POST", "/api/v1/me/notifications/<notification_id>/read")
+    def read_notification(self, request, notification_id):
+        self.rpc.call("notifications", "mark_read", notification_id)
+        return Response(status=204)
