@@ -1,44 +1,65 @@
-"""The audit nameko service: ingests every service's events, answers audit reads."""
+"""The audit nameko service: ingests every service's events, answers audit reads. Thin: see logic.py."""
 from pathlib import Path
 
-from concord_common.db import Database
+import eventlet
+
 from concord_common.events import reliable_event_handler
+from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
 from services.audit import logic
+from services.audit.database import AuditDatabase
 
 
 class AuditService:
     name = "audit"
 
     context = CallContext()
-    db = Database(Path(__file__).parent / "migrations")
+    db = AuditDatabase(Path(__file__).parent / "migrations")
+    remote = ServiceRpc()
 
     @rpc
     def ping(self):
         return ping(self.name, self.db.engine)
 
-    def _ingest(self, event):
-        with self.db.unit_of_work() as uow:
-            logic.ingest(uow, event)
-
-    # One queue per source service, each bound to every event type ("#").
+    # -- ingestion: one queue per source service, each bound to every event type ("#") ----
     @reliable_event_handler("profiles", "#")
     def ingest_profiles(self, event):
-        self._ingest(event)
+        logic.ingest_event(self.db, event)
 
     @reliable_event_handler("cases", "#")
     def ingest_cases(self, event):
-        self._ingest(event)
+        logic.ingest_event(self.db, event)
 
     @reliable_event_handler("permissions", "#")
     def ingest_permissions(self, event):
-        self._ingest(event)
+        logic.ingest_event(self.db, event)
 
     @reliable_event_handler("notifications", "#")
     def ingest_notifications(self, event):
-        self._ingest(event)
+        logic.ingest_event(self.db, event)
+
+    @reliable_event_handler("audit", "#")
+    def ingest_audit(self, event):
+        """Reading the audit log is audited too."""
+        logic.ingest_event(self.db, event)
+
+    # -- reading (each read is itself recorded) ---------------------------------------------
+    @rpc
+    def record_entries(self, record_type, record_id, query=None):
+        return logic.record_log(self.db, self.remote, self.context.caller, record_type, record_id, query)
 
     @rpc
-    def record_entries(self, record_type, record_id, limit=100):
-        with self.db.read() as session:
-            return logic.entries_for_record(session, record_type, str(record_id), int(limit))
+    def user_entries(self, user_id, query=None):
+        return logic.user_log(self.db, self.remote, self.context.caller, user_id, query)
+
+    @rpc
+    def organisation_export(self, organisation_id, query=None):
+        return logic.organisation_export(self.db, self.context.caller, organisation_id, query)
+
+    @rpc
+    def usage(self, query=None):
+        return logic.usage_figures(self.db, self.context.caller, query)
+
+    @rpc
+    def verify(self):
+        return logic.verify(self.db, self.context.caller, pause=lambda: eventlet.sleep(0))

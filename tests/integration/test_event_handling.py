@@ -85,13 +85,16 @@ def test_malformed_event_is_dead_lettered_at_once_with_the_reason(audit, amqp_ur
     config, engine = audit
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(AuditEntry)).scalar()
-    bad = {"id": "not-a-uuid", "type": "profile.viewed", "data": {}}     # no caller, no time
-    EventPublisher(amqp_uri).publish("profiles.events", "profile.viewed", bad, {})
     queue = "evt-profiles-#--audit.ingest_profiles"
-    support.wait_for(lambda: support.queue_depth(amqp_uri, dead_letter_queue_name(queue)) == 1,
-                     message="dead letter")
-    [parked] = operations.peek_dead_letters(amqp_uri, queue)
-    assert parked["attempts"] == 1
-    assert "ValidationFailed" in parked["error"]
+    dlq = dead_letter_queue_name(queue)
+    parked_before = support.queue_depth(amqp_uri, dlq) or 0      # other tests share this run's vhost
+    bad = {"id": "not-a-uuid", "type": "profile.viewed", "data": {"marker": "malformed-test"}}  # no caller/time
+    EventPublisher(amqp_uri).publish("profiles.events", "profile.viewed", bad, {})
+    support.wait_for(lambda: (support.queue_depth(amqp_uri, dlq) or 0) == parked_before + 1, message="dead letter")
+    parked = [item for item in operations.peek_dead_letters(amqp_uri, queue, limit=100)
+              if item["body"].get("data", {}).get("marker") == "malformed-test"]
+    assert len(parked) == 1
+    assert parked[0]["attempts"] == 1
+    assert "ValidationFailed" in parked[0]["error"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(AuditEntry)).scalar() == before

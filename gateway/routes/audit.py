@@ -1,0 +1,51 @@
+"""The audit log: per record, per user, an organisation's export, usage figures, verification.
+
+The audit service decides who may read what (and records every read); the
+gateway only finds it and shapes the answer (CSV for exports that ask for it).
+"""
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Response
+
+from concord_common.audit_client import RECORD_KINDS, to_csv
+from concord_common.errors import NotFound
+from gateway.http import api, json_response
+
+
+def _query(request) -> dict:
+    return request.args.to_dict()
+
+
+class AuditRoutes:
+    @api("GET", "/api/v1/audit/records/<record_kind>/<record_id>", scope="audit:read")
+    def audit_record_log(self, request, record_kind, record_id):
+        if record_kind not in RECORD_KINDS:
+            raise NotFound()
+        return json_response(200, self.rpc.call("audit", "record_entries", RECORD_KINDS[record_kind], record_id,
+                                                _query(request)))
+
+    @api("GET", "/api/v1/audit/users/<user_id>")
+    def audit_user_log(self, request, user_id):
+        return json_response(200, self.rpc.call("audit", "user_entries", user_id, _query(request)))
+
+    @api("GET", "/api/v1/audit/organisations/<organisation_id>/export")
+    def audit_export(self, request, organisation_id):
+        query = _query(request)
+        page = self.rpc.call("audit", "organisation_export", organisation_id, query)
+        if page.get("format") != "csv":
+            return json_response(200, {"items": page["items"], "next_cursor": page["next_cursor"]})
+        headers = {"Content-Disposition": f'attachment; filename="audit-{organisation_id}.csv"'}
+        if page["next_cursor"]:
+            headers["X-Next-Cursor"] = page["next_cursor"]
+            following = urlencode({**query, "cursor": page["next_cursor"]})
+            headers["Link"] = f'<{request.path}?{following}>; rel="next"'
+        return Response(to_csv(page["items"]), status=200, headers=headers, mimetype="text/csv")
+
+    @api("GET", "/api/v1/audit/usage")
+    def audit_usage(self, request):
+        return json_response(200, self.rpc.call("audit", "usage", _query(request)))
+
+    @api("GET", "/api/v1/audit/verify")
+    def audit_verify(self, request):
+        timeout = float(self.rpc.config.get("AUDIT_VERIFY_TIMEOUT", 600))
+        return json_response(200, self.rpc.call("audit", "verify", timeout=timeout))
