@@ -8,14 +8,19 @@ from nameko.events import BROADCAST, event_handler
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext
 from gateway.auth import Authenticator
+from gateway.routes.audit import AuditRoutes
 from gateway.routes.directory import DirectoryRoutes
+from gateway.routes.families import FamilyRoutes
 from gateway.routes.ops import OpsRoutes
+from gateway.routes.profiles import ProfileRoutes
 from gateway.routes.records import RecordRoutes
 from gateway.routes.sessions import SessionRoutes
+from gateway.routes.sharing import SharingRoutes
 from gateway.web.pages import WebPages
 
 
-class GatewayService(SessionRoutes, DirectoryRoutes, RecordRoutes, WebPages, OpsRoutes):
+class GatewayService(SessionRoutes, DirectoryRoutes, ProfileRoutes, FamilyRoutes, RecordRoutes, AuditRoutes,
+                     SharingRoutes, WebPages, OpsRoutes):
     name = "gateway"
 
     context = CallContext()
