@@ -6,7 +6,6 @@ import time
 
 import requests
 
-from concord_common.supervise import VAR
 
 DEMO_PASSWORD = "concord-demo-password"
 DEMO_SIGN_IN = "pc.khan"   # a practitioner in West Yorkshire Police's Safeguarding Hub
@@ -38,18 +37,23 @@ def wait_ready(url: str, timeout: float = 120) -> bool:
     return False
 
 
+def _already_there(url: str, headers: dict, profile: dict) -> bool:
+    """Does the demo user already see this profile in full (so seeding twice adds nothing)?"""
+    name = profile.get("name") or f"{profile['given_name']} {profile['family_name']}"
+    found = requests.get(url + "/api/v1/profiles", params={"q": name}, headers=headers, timeout=15)
+    found.raise_for_status()
+    return any(item["access"] == "full" and item["display_name"] == name for item in found.json()["items"])
+
+
 def seed(url: str, system_rpc) -> list[dict]:
-    """Idempotent: the directory is seeded by name; profiles once per database prefix."""
+    """Idempotent: the directory is seeded by name, the profiles if the demo user does not see them yet."""
     users = system_rpc.permissions.seed_demo()["users"]
-    marker = VAR / f"demo-seeded-{os.environ.get('DATABASE_PREFIX', 'concord')}"
-    if not marker.exists():
-        session = requests.post(url + "/api/v1/sessions", timeout=15,
-                                json={"username": DEMO_SIGN_IN, "password": DEMO_PASSWORD})
-        session.raise_for_status()
-        headers = {"Authorization": "Bearer " + session.json()["token"]}
-        for profile in DEMO_PROFILES:
+    session = requests.post(url + "/api/v1/sessions", timeout=15,
+                            json={"username": DEMO_SIGN_IN, "password": DEMO_PASSWORD})
+    session.raise_for_status()
+    headers = {"Authorization": "Bearer " + session.json()["token"]}
+    for profile in DEMO_PROFILES:
+        if not _already_there(url, headers, profile):
             requests.post(url + "/api/v1/profiles", json=profile, headers=headers, timeout=15).raise_for_status()
-        requests.delete(url + "/api/v1/sessions/current", headers=headers, timeout=15)
-        VAR.mkdir(parents=True, exist_ok=True)
-        marker.write_text("seeded\n")
+    requests.delete(url + "/api/v1/sessions/current", headers=headers, timeout=15)
     return users
