@@ -20,7 +20,8 @@ RUN pip install -r requirements.txt
 # migrations stay in /app, where concord_common.settings and `concord migrate` look for them.
 COPY . .
 RUN pip install --no-deps --no-build-isolation -e . \
-    && useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin concord
+    && useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin concord \
+    && mkdir -p /var/lib/concord/checkpoints && chown concord /var/lib/concord/checkpoints
 
 # The code belongs to root and is read-only for the process; logs go to stdout.
 USER concord

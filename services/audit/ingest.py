@@ -23,9 +23,19 @@ SIGN_IN_ACTIONS = ("login", "login_failed", "locked_out", "mfa_enrolled", "mfa_e
 _envelope_schema = EventEnvelopeSchema()
 
 
+# Where the event's own verb is not the word the API contract promises.
+CONTRACT_ACTIONS = {
+    "access_request.requested": "access_requested",
+    "access_request.approved": "access_approved",
+    "access_request.denied": "access_denied",
+    "access_request.withdrawn": "access_request_withdrawn",
+    "record.transfer_requested": "transfer_requested",
+}
+
+
 def action_of(event_type: str) -> str:
-    """'profile.created' -> 'created'."""
-    return event_type.split(".", 1)[1]
+    """'profile.created' -> 'created'; 'access_request.approved' -> 'access_approved'."""
+    return CONTRACT_ACTIONS.get(event_type) or event_type.split(".", 1)[1]
 
 
 def _text(value) -> str | None:

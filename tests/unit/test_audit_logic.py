@@ -5,6 +5,9 @@ from services.audit.logic import action_of
 def test_actions_come_from_event_types():
     assert action_of("profile.created") == "created"
     assert action_of("profile.break_glass") == "break_glass"
+    assert action_of("access_request.requested") == "access_requested"
+    assert action_of("access_request.approved") == "access_approved"
+    assert action_of("record.transferred") == "transferred"
 
 
 def test_retry_queues_dead_letter_back_to_the_handler_queue():
