@@ -40,6 +40,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from concord_common.context import SYSTEM  # noqa: E402
+from gateway.auth import caller_from_principal  # noqa: E402
 from concord_common.rpc import count_consumers  # noqa: E402
 from concord_common.settings import SERVICE_NAMES  # noqa: E402
 
@@ -346,8 +347,12 @@ def run(cluster: Cluster, args) -> dict:
     figures = {}
     system = {"caller": SYSTEM.to_json()}
     with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data=system, timeout=60) as rpc:
-        rpc.permissions.seed_demo()     # the demo directory: the HTTP part signs in as a demo practitioner
-    with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, timeout=30) as rpc:
+        rpc.permissions.seed_demo()     # the demo directory: everything runs as a demo practitioner
+        sign_in(cluster.gateway_url)
+        principal = rpc.permissions.resolve_token(AUTH["Authorization"].split(" ", 1)[1])
+    # RPC calls carry the practitioner as the gateway would: records are only theirs to read.
+    practitioner = {"caller": caller_from_principal(principal).to_json()}
+    with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data=practitioner, timeout=30) as rpc:
         profile_id = rpc.profiles.create_profile(PERSON)["id"]
         print("measuring RPC, one profiles replica …", flush=True)
         figures["rpc_1_replica"] = bench_rpc(rpc, profile_id, args)
@@ -356,7 +361,6 @@ def run(cluster: Cluster, args) -> dict:
         print("measuring RPC, two profiles replicas …", flush=True)
         figures["rpc_2_replicas"] = bench_rpc(rpc, profile_id, args)
     print("measuring HTTP through the gateway (two profiles replicas) …", flush=True)
-    sign_in(cluster.gateway_url)
     figures["http"] = bench_http(cluster.gateway_url, args)
     return figures
 
