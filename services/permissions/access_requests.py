@@ -23,8 +23,8 @@ from services.permissions import paging, views
 from services.permissions.access import Actor, actor_for
 from services.permissions.models import AccessRequest, Team, User
 from services.permissions.records import (RecordOwners, owner_refused_gone, item_or_404, record_ref,
-                                          require_pending)
-from services.permissions.schemas import (AccessApprovalSchema, AccessRequestListSchema, NoteSchema, ReasonSchema,
+                                          require_pending, close_pending)
+from services.permissions.schemas import (AccessApprovalSchema, AccessRequestListSchema, ReasonSchema,
                                           RecordRefSchema, load_checked, load_parts, utc)
 
 PEOPLE_ONLY = "Only a signed-in person may ask for access to a record."
@@ -150,10 +150,7 @@ def deny_access_request(uow, request_id, payload=None) -> dict:
     actor = actor_for(session, uow.caller)
     row = item_or_404(session, AccessRequest, request_id, lock=True)
     _require_decider(actor, row)
-    require_pending(row, NOT_PENDING)
-    data = load_checked(NoteSchema(), {} if payload is None else payload)
-    row.status, row.decided_by, row.decided_at, row.decision_note = "denied", actor.id, clock.now(), data["note"]
-    session.flush()
+    close_pending(session, row, "denied", actor.id, payload, NOT_PENDING)
     uow.add_event("access_request.denied", _event_data(
         row, level=None, expires_at=None, decided_by=actor.id, reason=row.reason, note=row.decision_note))
     return views.access_request(session, row, actor.id)
@@ -167,10 +164,7 @@ def withdraw_access_request(uow, request_id, payload=None) -> dict:
         if actor.kind == "system" or _in_owner_team(actor, row) or actor.organisation_id == row.owner_organisation_id:
             raise Forbidden("Only the person who asked may withdraw a request.")
         raise NotFound()
-    require_pending(row, NOT_PENDING)
-    data = load_checked(NoteSchema(), {} if payload is None else payload)
-    row.status, row.decided_by, row.decided_at, row.decision_note = "withdrawn", actor.id, clock.now(), data["note"]
-    session.flush()
+    close_pending(session, row, "withdrawn", actor.id, payload, NOT_PENDING)
     uow.add_event("access_request.withdrawn", _event_data(row, decided_by=actor.id, note=row.decision_note))
     return views.access_request(session, row, actor.id)
 

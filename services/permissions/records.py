@@ -10,9 +10,11 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from concord_common import clock
 from concord_common.access import OWNING_SERVICE  # record type -> the service that owns such records
 from concord_common.errors import Conflict, NotFound, ValidationFailed
 from services.permissions.access import valid_id
+from services.permissions.schemas import NoteSchema, load_checked
 
 RECORD_GONE = "The record this is about no longer exists, or it has moved. Nothing was changed."
 
@@ -62,3 +64,11 @@ def item_or_404(session, model, item_id, lock=False):
 def require_pending(row, message: str) -> None:
     if row.status != "pending":
         raise Conflict(message.format(status=row.status))
+
+
+def close_pending(session, row, status: str, actor_id: str, payload, not_pending: str) -> None:
+    """Deny, withdraw, reject or cancel a pending request or transfer, with an optional note."""
+    require_pending(row, not_pending)
+    note = load_checked(NoteSchema(), {} if payload is None else payload)["note"]
+    row.status, row.decided_by, row.decided_at, row.decision_note = status, actor_id, clock.now(), note
+    session.flush()

@@ -20,13 +20,13 @@ import uuid
 from sqlalchemy import or_, select, text, update
 
 from concord_common import clock
-from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from concord_common.errors import Forbidden, NotFound, ValidationFailed
 from services.permissions import access_requests, paging, views
 from services.permissions.access import Actor, actor_for
 from services.permissions.models import Team, Transfer
 from services.permissions.records import (RecordOwners, owner_refused_gone, item_or_404, record_ref,
-                                          require_pending)
-from services.permissions.schemas import (NoteSchema, TransferAcceptSchema, TransferListSchema, TransferRecordSchema,
+                                          require_pending, close_pending)
+from services.permissions.schemas import (TransferAcceptSchema, TransferListSchema, TransferRecordSchema,
                                           TransferRegisterSchema, load_checked, load_parts)
 
 PEOPLE_ONLY = "Only a signed-in person may transfer a record."
@@ -160,10 +160,7 @@ def reject_transfer(uow, transfer_id, payload=None) -> dict:
     actor = actor_for(session, uow.caller)
     row = item_or_404(session, Transfer, transfer_id, lock=True)
     _require_receiver(actor, row)
-    require_pending(row, NOT_PENDING)
-    data = load_checked(NoteSchema(), {} if payload is None else payload)
-    row.status, row.decided_by, row.decided_at, row.decision_note = "rejected", actor.id, clock.now(), data["note"]
-    session.flush()
+    close_pending(session, row, "rejected", actor.id, payload, NOT_PENDING)
     uow.add_event("record.transfer_rejected", _event_data(row, rejected_by=actor.id, note=row.decision_note))
     return views.transfer(session, row, actor.teams)
 
@@ -173,10 +170,7 @@ def cancel_transfer(uow, transfer_id, payload=None) -> dict:
     actor = actor_for(session, uow.caller)
     row = item_or_404(session, Transfer, transfer_id, lock=True)
     _require_sender(actor, row)
-    require_pending(row, NOT_PENDING)
-    data = load_checked(NoteSchema(), {} if payload is None else payload)
-    row.status, row.decided_by, row.decided_at, row.decision_note = "cancelled", actor.id, clock.now(), data["note"]
-    session.flush()
+    close_pending(session, row, "cancelled", actor.id, payload, NOT_PENDING)
     uow.add_event("record.transfer_cancelled", _event_data(row, cancelled_by=actor.id, note=row.decision_note))
     return views.transfer(session, row, actor.teams)
 
