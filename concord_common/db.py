@@ -4,7 +4,6 @@ A unit of work is one transaction. Events raised in it go to the outbox table
 in that same transaction; the relay publishes them once it has committed.
 """
 import logging
-import os
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone

@@ -8,7 +8,7 @@ import re
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, union
 
 from concord_common import clock
 from concord_common.access import records
