@@ -49,3 +49,58 @@ def test_search_shows_signposts_for_what_you_cannot_open(practitioner, system):
     assert signpost["access"] == "signpost"
     flagged, _ = ids_of(practitioner, q=surname, young_person="false", family_flag="cse_risk")
     assert flagged == []
+
+
+def _crowd(service_config, given, family, count):
+    """`count` namesakes, `given family`, led by another organisation, straight into the profiles database
+    (more than one search source hands on, so the bounded candidate sources are exercised)."""
+    from sqlalchemy import create_engine, text
+
+    from tests import support
+    engine = create_engine(support.database_url_for(service_config("profiles")))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO profiles (id, kind, given_name, family_name, date_of_birth, created_by, version, "
+                "owner_team_id, owner_organisation_id, restricted, consent_status) "
+                "SELECT gen_random_uuid(), 'person', :given, :family, DATE '1950-01-01' + n, 'crowd', 1, "
+                ":team, :organisation, false, 'not_sought' FROM generate_series(1, :count) AS n"),
+                {"given": given, "family": family, "count": count, "team": str(uuid.uuid4()),
+                 "organisation": str(uuid.uuid4())})
+    finally:
+        engine.dispose()
+
+
+def test_among_hundreds_of_namesakes_name_and_date_of_birth_or_identifier_still_come_first(practitioner,
+                                                                                          service_config):
+    surname = "Crowd" + uuid.uuid4().hex[:6]
+    _crowd(service_config, "Amelia", surname, 700)
+    amelia = practitioner.ok(practitioner.post("/api/v1/profiles", {
+        "kind": "person", "given_name": "Amelia", "family_name": surname, "date_of_birth": "2001-07-08",
+        "identifiers": [{"scheme": "nhs_number", "value": "9434765870"}]}), 201)
+    for q in (f"Amelia {surname}", f"Amelai {surname}", f"{surname} Amelia"):
+        first, _ = ids_of(practitioner, q=q, date_of_birth="2001-07-08")
+        assert first[0] == amelia["id"], q
+    first, _ = ids_of(practitioner, q=f"Amelia {surname}", identifier="9434765870")
+    assert first[0] == amelia["id"]
+    # Without them: a full page of namesakes (signposts, theirs), and more to page through.
+    page = practitioner.ok(practitioner.get("/api/v1/profiles", params={"q": f"Amelia {surname}"}))
+    assert len(page["items"]) == 50 and page["next_cursor"]
+    assert {item["display_name"] for item in page["items"]} == {f"Amelia {surname}"}
+    second = practitioner.ok(practitioner.get("/api/v1/profiles", params={"q": f"Amelia {surname}",
+                                                                           "cursor": page["next_cursor"]}))
+    assert len(second["items"]) == 50
+    assert not {item["id"] for item in page["items"]} & {item["id"] for item in second["items"]}
+    by_surname = practitioner.ok(practitioner.get("/api/v1/profiles", params={"q": surname}))
+    assert len(by_surname["items"]) == 50 and by_surname["next_cursor"]
+    assert all(item["display_name"].endswith(surname) for item in by_surname["items"])
+
+
+def test_typos_in_every_word_of_the_name_still_find_the_person(practitioner):
+    surname = "Wolstenholme" + uuid.uuid4().hex[:4]
+    philippa = practitioner.ok(practitioner.post("/api/v1/profiles", {
+        "kind": "person", "given_name": "Philippa", "family_name": surname, "date_of_birth": "1975-11-12"}), 201)
+    misspelt = f"Phlipipa {surname[:8]}{surname[9]}{surname[8]}{surname[10:]}"   # wolstenhlome…
+    for q in (misspelt, " ".join(reversed(misspelt.split()))):
+        found, _ = ids_of(practitioner, q=q)
+        assert philippa["id"] in found, q
