@@ -1,5 +1,6 @@
 """Helpers for tests: vhosts, databases, ports, waiting, and containers as a last resort."""
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from concord_common.settings import component_config_path, load_config
+from services.profiles.identifiers import nhs_check_digit
 
 
 def free_port() -> int:
@@ -182,3 +184,12 @@ def json_lines(text_block: str) -> list[dict]:
 
 def url_database(url: str) -> str:
     return make_url(url).database
+
+
+def new_nhs_number() -> str:
+    """A valid NHS number (modulus 11) that no other test uses: a run's tests share its databases."""
+    while True:
+        first_nine = f"{random.randrange(10 ** 8, 10 ** 9)}"
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return f"{first_nine}{check}"

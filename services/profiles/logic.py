@@ -4,11 +4,9 @@ Every read and write goes through the record's access list
 (concord_common.access); a record the caller may not see is NotFound.
 """
 import logging
-import re
 import uuid
-from datetime import date
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union
+from sqlalchemy import select
 
 from concord_common import clock
 from concord_common.access import records
@@ -16,11 +14,11 @@ from concord_common.access.policy import visible_clause
 from concord_common.access.store import grants
 from concord_common.errors import (Conflict, Forbidden, NotFound, PreconditionFailed, PreconditionRequired,
                                    ValidationFailed, load_or_fail)
-from services.profiles import identifiers as ids
-from services.profiles.models import (Address, Alias, Family, FamilyMember, Flag, History, Identifier, Nickname,
+from services.profiles.models import (Address, Alias, Family, FamilyMember, Flag, History, Identifier, Merge,
                                       PremisesPerson, Profile)
+from services.profiles.models import Attachment
 from services.profiles.schemas import (ExternalRefSchema, FamilyCreateSchema, FamilyMemberSchema, PersonCreateSchema,
-                                       ProfileSchema, ProfileUpdateSchema, SearchSchema, display_name)
+                                       ProfileSchema, ProfileUpdateSchema, display_name)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +32,6 @@ FAMILY = records.RecordKind(record_type="family", path="families", table=Family.
 _create_schema = PersonCreateSchema()
 _update_schema = ProfileUpdateSchema()
 _profile_schema = ProfileSchema()
-_search_schema = SearchSchema()
 _family_schema = FamilyCreateSchema()
 _member_schema = FamilyMemberSchema()
 _external_ref_schema = ExternalRefSchema()
@@ -84,9 +81,10 @@ def _address_view(row) -> dict:
 
 
 def _children(session, profile_ids) -> dict:
-    """{profile id: {aliases, identifiers, addresses, flags, linked_people}} in five queries."""
-    found = {pid: {"aliases": [], "identifiers": [], "addresses": [], "flags": [], "linked_people": []}
-             for pid in profile_ids}
+    """{profile id: {aliases, identifiers, addresses, flags, linked_people, photo, merged_from}} in seven
+    queries."""
+    found = {pid: {"aliases": [], "identifiers": [], "addresses": [], "flags": [], "linked_people": [],
+                   "photo": None, "merged_from": []} for pid in profile_ids}
     if not profile_ids:
         return found
     ids = list(profile_ids)
@@ -103,6 +101,17 @@ def _children(session, profile_ids) -> dict:
                                                "set_at": _json(row.set_at)})
     for row in session.execute(select(PremisesPerson).where(PremisesPerson.premises_id.in_(ids))).scalars():
         found[row.premises_id]["linked_people"].append(row.profile_id)
+    # A person's photo: their newest kind=photo attachment (services/profiles/attachments.py).
+    for row in session.execute(select(Attachment.id, Attachment.profile_id)
+                               .where(Attachment.profile_id.in_(ids), Attachment.kind == "photo")
+                               .distinct(Attachment.profile_id)
+                               .order_by(Attachment.profile_id, Attachment.uploaded_at.desc(), Attachment.id.desc())):
+        found[row.profile_id]["photo"] = {"attachment_id": row.id,
+                                          "download": f"/api/v1/profiles/{row.profile_id}/attachments/{row.id}"}
+    # Profiles merged into this one and not taken out again (services/profiles/duplicates.py).
+    for row in session.execute(select(Merge.survivor_id, Merge.duplicate_id).where(
+            Merge.survivor_id.in_(ids), Merge.unmerged_at.is_(None)).order_by(Merge.merged_at)):
+        found[row.survivor_id]["merged_from"].append(row.duplicate_id)
     return found
 
 
@@ -115,6 +124,8 @@ def _dump(profile, children=None) -> dict:
         body["linked_people"] = sorted(kids["linked_people"])
     else:
         body.update({key: kids[key] for key in ("aliases", "identifiers", "addresses", "flags")})
+        body["photo"] = kids.get("photo")
+    body["merged_from"] = kids.get("merged_from", [])
     return body
 
 
@@ -250,16 +261,22 @@ def get_profile(uow, profile_id) -> dict:
     (so if it cannot be recorded, it is not served)."""
     row, access, _ = records.load(uow.session, PROFILE, profile_id)
     decision = records.require(uow.caller, access, "view")
-    profile = uow.session.get(Profile, row.id)
     uow.add_event("profile.viewed", {"record": {"type": "profile", "id": row.id},
                                      "owner": records.owner_of(access), "level": decision.level,
                                      "break_glass": any(g.source == "break_glass" and g.covers(uow.caller)
                                                         and g.active(clock.now()) for g in access.grants)})
-    return _dump_one(uow.session, profile)
+    return _dump_one(uow.session, row)         # the row already read: no second SELECT
+
+
+def _active_merges(session, survivor_id) -> list:
+    return session.execute(select(Merge).where(Merge.survivor_id == survivor_id, Merge.unmerged_at.is_(None))
+                           .order_by(Merge.merged_at)).scalars().all()
 
 
 def _apply_update(uow, row, access, data) -> dict:
     profile = uow.session.get(Profile, row.id)
+    if profile.merged_into:
+        raise Conflict(f"This profile was merged into {profile.merged_into}: change that one, or unmerge first.")
     _check_kind_fields(profile.kind, data)
     changes = {}
     consent = data.pop("consent", None)
@@ -321,10 +338,12 @@ def upsert_by_external_ref(uow, system, external_id, payload, directory) -> tupl
 def profile_history(uow, profile_id, params) -> dict:
     row, access, _ = records.load(uow.session, PROFILE, profile_id)
     records.require(uow.caller, access, "view")
-    rows = uow.session.execute(select(History).where(History.profile_id == row.id)
+    # A survivor's history carries the histories of the profiles merged into it (each row says whose).
+    profile_ids = [row.id] + [merged.duplicate_id for merged in _active_merges(uow.session, row.id)]
+    rows = uow.session.execute(select(History).where(History.profile_id.in_(profile_ids))
                                .order_by(History.changed_at, History.id)).scalars().all()
     return {"items": [{"at": _json(h.changed_at), "by": h.changed_by, "field": h.field, "before": h.before,
-                       "after": h.after} for h in rows], "next_cursor": None}
+                       "after": h.after, "profile_id": h.profile_id} for h in rows], "next_cursor": None}
 
 
 # -- families ------------------------------------------------------------------------------
@@ -438,157 +457,3 @@ def profile_families(uow, profile_id) -> dict:
                                .order_by(Family.name, Family.id)).all()
     return {"items": [{**_family_view(uow.session, uow.caller, family), "role": role} for family, role in rows],
             "next_cursor": None}
-
-
-def _name_variants(session, terms: list[str]) -> list[str]:
-    """The name as typed, and with each word swapped for its nicknames/formal names (Bill -> William)."""
-    variants = [" ".join(terms)]
-    if not terms:
-        return []
-    rows = session.execute(select(Nickname.name, Nickname.variant).where(Nickname.name.in_(terms))).all()
-    alternatives = {}
-    for row in rows:
-        alternatives.setdefault(row.name, []).append(row.variant)
-    for position, term in enumerate(terms):
-        for alternative in sorted(alternatives.get(term, [])):
-            variant = " ".join(terms[:position] + [alternative] + terms[position + 1:])
-            if variant not in variants:
-                variants.append(variant)
-    return variants[:12]
-
-
-def _eighteen_years_ago(today: date) -> date:
-    try:
-        return today.replace(year=today.year - 18)
-    except ValueError:          # 29 February
-        return today.replace(year=today.year - 18, day=28)
-
-
-def search_profiles(uow, params: dict) -> dict:
-    """Across all organisations: fuzzy (trigrams), phonetic (double metaphone), nicknames, aliases, swapped
-    names; exact identifier and name + date of birth matches first. What the caller may not open comes back
-    as a signpost; a search by flag or age only ever returns what the caller may open."""
-    criteria = load_or_fail(_search_schema, params)
-    session, caller, now = uow.session, uow.caller, clock.now()
-    p = Profile.__table__
-    a = Alias.__table__
-    visible = visible_clause(caller, now, p, grants, "profile")
-    terms = [term for term in re.split(r"[^\w'-]+", (criteria.get("q") or "").lower()) if term]
-    variants = _name_variants(session, terms)
-    identifier_values = set()
-    for raw in filter(None, [criteria.get("identifier"), criteria.get("q") if len(terms) == 1 else None]):
-        identifier_values |= {value for _, value in ids.guess_identifier(raw)}
-        if raw == criteria.get("identifier"):
-            identifier_values.add(re.sub(r"\s", "", raw).upper())
-
-    sources = []
-    for variant in variants:
-        sources.append(select(p.c.id).where(p.c.search_name.op("%")(variant)))
-        if len(terms) == 1:     # one word: is it a word of the name? (whole names: similarity does it)
-            sources.append(select(p.c.id).where(p.c.search_name.op("%>")(variant)))
-        sources.append(select(a.c.profile_id).where(a.c.search_name.op("%")(variant)))
-    if terms:
-        sources.append(select(p.c.id).where(and_(*[p.c.search_name.like(f"%{_like(term)}%") for term in terms])))
-        firsts = [terms[0]] + [v.split()[0] for v in variants[1:] if v.split()]
-        if len(terms) >= 2:
-            for given, family in {(g, terms[-1]) for g in firsts} | {(terms[-1], terms[0])}:
-                for table, column in ((p, p.c.id), (a, a.c.profile_id)):
-                    sources.append(select(column).where(
-                        func.dmetaphone(table.c.family_name) == func.dmetaphone(family),
-                        func.dmetaphone(table.c.given_name) == func.dmetaphone(given)))
-        else:
-            sources.append(select(p.c.id).where(func.dmetaphone(p.c.family_name) == func.dmetaphone(terms[0])))
-    if identifier_values:
-        sources.append(select(Identifier.profile_id).where(Identifier.value.in_(sorted(identifier_values))))
-
-    filters = [p.c.merged_into.is_(None)]
-    dob, postcode = criteria.get("date_of_birth"), criteria.get("postcode")
-    at_postcode = select(Address.profile_id).where(Address.postcode == postcode)
-    if not sources:
-        # No name or identifier: date of birth and postcode narrow the search instead of ranking it.
-        if dob:
-            filters.append(p.c.date_of_birth == dob)
-        if postcode:
-            filters.append(p.c.id.in_(at_postcode))
-    private = criteria.get("young_person") is not None or criteria.get("family_flag")
-    if criteria.get("young_person") is not None:
-        cutoff = _eighteen_years_ago(date.today())
-        filters.append(p.c.date_of_birth > cutoff if criteria["young_person"] else p.c.date_of_birth <= cutoff)
-    if criteria.get("family_flag"):
-        filters.append(_in_family_with_flag(caller, now, p, criteria["family_flag"]))
-    if private:
-        filters.append(visible)             # an age or a flag is not for signposts
-
-    score = literal(0.0)
-    if variants:
-        name_scores = [func.similarity(p.c.search_name, v) for v in variants]
-        name_scores += [func.word_similarity(v, p.c.search_name) * 0.9 for v in variants]
-        alias_score = select(func.max(func.greatest(*[func.similarity(a.c.search_name, v) for v in variants]))) \
-            .where(a.c.profile_id == p.c.id).scalar_subquery()
-        score = func.greatest(*name_scores, func.coalesce(alias_score, 0))
-    if identifier_values:
-        score = score + case((p.c.id.in_(select(Identifier.profile_id).where(
-            Identifier.value.in_(sorted(identifier_values)))), 10.0), else_=0.0)
-    if dob:
-        score = score + case((p.c.date_of_birth == dob, 2.0), else_=0.0)
-    if postcode:
-        score = score + case((p.c.id.in_(at_postcode), 1.0), else_=0.0)
-
-    query = select(p, visible.label("visible"), score.label("score"))
-    if sources:
-        candidates = union(*[source.with_only_columns(source.selected_columns[0].label("id"))
-                             for source in sources]).subquery("candidates")
-        query = query.where(p.c.id.in_(select(candidates.c.id)))
-    limit, offset = criteria["limit"], criteria["cursor"]
-    rows = session.execute(query.where(*filters).order_by(score.desc(), p.c.id)
-                           .limit(limit + 1).offset(offset)).all()
-    page, more = rows[:limit], len(rows) > limit
-    involved = _involved(session, [row.id for row in page if not row.visible])
-    children = _children(session, [row.id for row in page if row.visible])
-    items = []
-    for row in page:
-        item = _dump(row, children[row.id]) if row.visible else _signpost(row, involved.get(row.id, []))
-        items.append(item)
-    uow.add_event("profile.searched", {"terms": {key: str(value) for key, value in criteria.items()
-                                                 if key not in ("limit", "cursor") and value is not None},
-                                       "results": len(items),
-                                       "signposts": sum(1 for item in items if item["access"] == "signpost")})
-    return {"items": items, "next_cursor": str(offset + limit) if more else None}
-
-
-def _like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _in_family_with_flag(caller, now, p, flag):
-    """p is in a family the caller may see, in which a member the caller may see carries `flag`."""
-    f = Family.__table__
-    mine, theirs = FamilyMember.__table__.alias("mine"), FamilyMember.__table__.alias("theirs")
-    other = Profile.__table__.alias("other")
-    return exists(select(literal(1)).select_from(
-        mine.join(f, f.c.id == mine.c.family_id).join(theirs, theirs.c.family_id == f.c.id)
-        .join(other, other.c.id == theirs.c.profile_id)
-        .join(Flag.__table__, Flag.__table__.c.profile_id == other.c.id))
-        .where(mine.c.profile_id == p.c.id, Flag.__table__.c.flag == flag,
-               visible_clause(caller, now, f, grants, "family"), visible_clause(caller, now, other, grants, "profile")))
-
-
-def _involved(session, profile_ids) -> dict:
-    if not profile_ids:
-        return {}
-    now = clock.now()
-    rows = session.execute(select(grants.c.record_id, grants.c.grantee_organisation_id).where(
-        grants.c.record_type == "profile", grants.c.record_id.in_(profile_ids), grants.c.revoked_at.is_(None),
-        or_(grants.c.expires_at.is_(None), grants.c.expires_at > now))).all()
-    found = {}
-    for row in rows:
-        if row.grantee_organisation_id:
-            found.setdefault(row.record_id, set()).add(row.grantee_organisation_id)
-    return found
-
-
-def _signpost(row, granted_organisations) -> dict:
-    organisations = [row.owner_organisation_id] + sorted(set(granted_organisations) - {row.owner_organisation_id})
-    return {"id": row.id, "access": "signpost", "kind": row.kind, "display_name": display_name(row),
-            "involved_organisations": [{"organisation_id": org} for org in organisations if org],
-            "request_access": f"/api/v1/profiles/{row.id}/access-requests"}

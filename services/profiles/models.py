@@ -1,7 +1,7 @@
 """Tables the profiles service owns (its own database: concord_profiles)."""
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Computed, Date, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import BigInteger, Boolean, Computed, Date, DateTime, ForeignKey, Integer, LargeBinary, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,3 +128,39 @@ class Nickname(Base):
     __tablename__ = "nicknames"
     name: Mapped[str] = mapped_column(Text, primary_key=True)         # lower case
     variant: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class Merge(Base):
+    """A duplicate folded into a survivor: `changes` lists what was added and moved, so it can be undone."""
+    __tablename__ = "profile_merges"
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id"), nullable=False)
+    duplicate_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id"), nullable=False)
+    merged_by: Mapped[str | None] = mapped_column(Text)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    changes: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    unmerged_by: Mapped[str | None] = mapped_column(Text)
+    unmerged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    """A document or photo on a profile (0004). The bytes live in AttachmentContent, so listing never reads them."""
+    __tablename__ = "profile_attachments"
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id", ondelete="CASCADE"),
+                                            nullable=False)
+    filename: Mapped[str] = mapped_column(Text, nullable=False)               # sanitised
+    content_type: Mapped[str] = mapped_column(Text, nullable=False)           # sniffed from the bytes
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(Text, nullable=False)                 # hex
+    kind: Mapped[str] = mapped_column(Text, nullable=False)                   # document | photo
+    description: Mapped[str | None] = mapped_column(Text)
+    uploaded_by: Mapped[str | None] = mapped_column(Text)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class AttachmentContent(Base):
+    __tablename__ = "profile_attachment_contents"
+    attachment_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profile_attachments.id",
+                                                                               ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

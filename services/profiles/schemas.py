@@ -124,6 +124,19 @@ class ExternalRefSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class MergeSchema(Schema):
+    duplicate_id = fields.UUID(required=True)
+
+
+class UnmergeSchema(Schema):
+    duplicate_id = fields.UUID(load_default=None, allow_none=True)   # needed when several were merged in
+
+
+class MatchesSchema(Schema):
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+    min_score = fields.Float(load_default=0.3, validate=validate.Range(min=0, max=1))
+
+
 class DetailsSchema(Schema):
     """Fields a person or premises may carry, on create and on PATCH (lists replace the whole list)."""
     gender = fields.String(allow_none=True, validate=validate.OneOf(GENDERS))
@@ -260,3 +273,285 @@ class ProfileSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     version = fields.Integer()
+
+
+# -- attachments (services/profiles/attachments.py) ------------------------------------------------
+ATTACHMENT_KINDS = ("document", "photo")
+
+
+class AttachmentUploadSchema(Schema):
+    """One file as the gateway forwards it: the bytes base64-encoded, and what the uploader said about them."""
+    content = fields.String(required=True)                 # base64
+    filename = fields.String(load_default="", validate=validate.Length(max=1000))
+    declared_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    kind = fields.String(load_default="document", validate=validate.OneOf(ATTACHMENT_KINDS))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @pre_load
+    def _blank_is_absent(self, data, **_):
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items()
+                    if not (key in ("kind", "description", "declared_type") and value in ("", None))}
+        return data
+
+
+class AttachmentListSchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+# -- the API document (concord_common.contract): answers logic.py builds by hand, described ----------------
+# Descriptive only: nothing loads or dumps with these. Answers may gain fields, so unknown = "exclude".
+from concord_common.contract import ref  # noqa: E402
+
+
+class RecordOwnerSchema(Schema):
+    """The lead organisation and team of a record."""
+    class Meta:
+        unknown = "exclude"
+
+    organisation_id = fields.UUID()
+    team_id = fields.UUID()
+
+
+class FlagViewSchema(Schema):
+    """A flag on a person: who set it, when, and its detail (text; for dementia, Herbert Protocol details)."""
+    class Meta:
+        unknown = "exclude"
+
+    flag = fields.String(validate=validate.OneOf(FLAGS))
+    detail = fields.Raw(allow_none=True, metadata={"oneOf": [{"type": "string", "nullable": True},
+                                                             ref("HerbertProtocol")]})
+    set_by = fields.String(allow_none=True)
+    set_at = fields.DateTime(allow_none=True)
+
+
+class PhotoSchema(Schema):
+    """A person's photo: their newest attachment of kind `photo`."""
+    class Meta:
+        unknown = "exclude"
+
+    attachment_id = fields.UUID()
+    download = fields.String(metadata={"description": "The path to GET the image from."})
+
+
+class MatchReasonSchema(Schema):
+    """One reason for (or against) two profiles being the same."""
+    class Meta:
+        unknown = "exclude"
+
+    code = fields.String(metadata={"description": "e.g. same_nhs_number, name_and_date_of_birth, "
+                                                  "different_date_of_birth"})
+    description = fields.String()
+
+
+class MatchSchema(Schema):
+    """A likely duplicate, with a score (0 to 1) and the reasons a practitioner can check."""
+    class Meta:
+        unknown = "exclude"
+
+    profile = fields.Raw(metadata={"oneOf": [ref("Profile"), ref("Signpost")]})
+    score = fields.Float()
+    reasons = fields.List(fields.Nested(MatchReasonSchema))
+    against = fields.List(fields.Nested(MatchReasonSchema))
+
+
+class ProfileViewSchema(ProfileSchema):
+    """A profile the caller may see (`access: full`). People carry aliases, identifiers, addresses, flags and a
+    photo; premises an address and the people linked to them."""
+    class Meta:
+        unknown = "exclude"
+
+    display_name = fields.String()
+    is_young_person = fields.Boolean(allow_none=True, metadata={
+        "description": "Under 18 today, from the date of birth; null without one (and for premises)."})
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
+    contact = fields.Nested(ContactSchema, allow_none=True)
+    external_ref = fields.Nested(ExternalRefSchema, allow_none=True)
+    owner = fields.Nested(RecordOwnerSchema)
+    consent = fields.Nested(ConsentSchema, allow_none=True)
+    access = fields.String(validate=validate.OneOf(["full"]))
+    aliases = fields.List(fields.Nested(AliasSchema))
+    identifiers = fields.List(fields.Nested(IdentifierSchema))
+    addresses = fields.List(fields.Nested(AddressSchema))
+    flags = fields.List(fields.Nested(FlagViewSchema))
+    photo = fields.Nested(PhotoSchema, allow_none=True)
+    address = fields.Nested(AddressSchema, allow_none=True, metadata={"description": "Premises only."})
+    linked_people = fields.List(fields.UUID(), metadata={"description": "Premises only: people linked to them."})
+    merged_from = fields.List(fields.UUID(), metadata={"description": "Profiles merged into this one."})
+    possible_duplicates = fields.List(fields.Nested(MatchSchema), metadata={
+        "description": "Only in the answer to a create: profiles that may be the same person."})
+
+
+class InvolvedOrganisationSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    organisation_id = fields.UUID()
+
+
+class SignpostSchema(Schema):
+    """A profile the caller may not see: who is involved, and where to ask for access."""
+    class Meta:
+        unknown = "exclude"
+
+    id = fields.UUID()
+    access = fields.String(validate=validate.OneOf(["signpost"]))
+    kind = fields.String(validate=validate.OneOf(["person", "premises"]))
+    display_name = fields.String()
+    involved_organisations = fields.List(fields.Nested(InvolvedOrganisationSchema))
+    request_access = fields.String(metadata={"description": "The path to POST an access request to."})
+
+
+class ProfilePageSchema(Schema):
+    """A page of search results: full profiles and signposts."""
+    class Meta:
+        unknown = "exclude"
+
+    items = fields.List(fields.Raw(metadata={"oneOf": [ref("Profile"), ref("Signpost")]}))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MatchPageSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    items = fields.List(fields.Nested(MatchSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class HistoryEntrySchema(Schema):
+    """One field change: who, when, before and after."""
+    class Meta:
+        unknown = "exclude"
+
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    field = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    profile_id = fields.UUID(metadata={"description": "Whose change (a survivor shows its merged profiles' too)."})
+
+
+class HistoryPageSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    items = fields.List(fields.Nested(HistoryEntrySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FamilyMemberViewSchema(Schema):
+    """A member of a family; a member the caller may not see shows as a signpost."""
+    class Meta:
+        unknown = "exclude"
+
+    profile_id = fields.UUID()
+    role = fields.String(validate=validate.OneOf(FAMILY_ROLES))
+    display_name = fields.String(allow_none=True)
+    access = fields.String(validate=validate.OneOf(["full", "signpost"]))
+
+
+class FamilyViewSchema(Schema):
+    """A family or household unit."""
+    class Meta:
+        unknown = "exclude"
+
+    id = fields.UUID()
+    name = fields.String()
+    members = fields.List(fields.Nested(FamilyMemberViewSchema))
+    owner = fields.Nested(RecordOwnerSchema)
+    restricted = fields.Boolean()
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    access = fields.String(validate=validate.OneOf(["full"]))
+
+
+class ProfileFamilySchema(FamilyViewSchema):
+    """A family the profile belongs to, with the profile's role in it."""
+    role = fields.String(validate=validate.OneOf(FAMILY_ROLES))
+
+
+class ProfileFamiliesPageSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    items = fields.List(fields.Nested(ProfileFamilySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AttachmentViewSchema(Schema):
+    """A document or photo on a profile (metadata; GET `download` for the bytes)."""
+    class Meta:
+        unknown = "exclude"
+
+    id = fields.UUID()
+    profile_id = fields.UUID()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    kind = fields.String(validate=validate.OneOf(ATTACHMENT_KINDS))
+    description = fields.String(allow_none=True)
+    uploaded_by = fields.String()
+    uploaded_at = fields.DateTime()
+    download = fields.String()
+
+
+class AttachmentPageSchema(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    items = fields.List(fields.Nested(AttachmentViewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AttachmentFormSchema(Schema):
+    """multipart/form-data: the file in a part named `file`, with optional `kind` and `description`."""
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    kind = fields.String(validate=validate.OneOf(ATTACHMENT_KINDS))
+    description = fields.String(validate=validate.Length(max=2000))
+
+
+class MergeViewSchema(Schema):
+    """A merge of a duplicate into a survivor (and its undoing)."""
+    class Meta:
+        unknown = "exclude"
+
+    id = fields.UUID()
+    survivor_id = fields.UUID()
+    duplicate_id = fields.UUID()
+    merged_by = fields.String()
+    merged_at = fields.DateTime()
+    unmerged_by = fields.String(allow_none=True)
+    unmerged_at = fields.DateTime(allow_none=True)
+
+
+class MergedProfileSchema(ProfileViewSchema):
+    """The survivor of a merge, with the merge."""
+    merge = fields.Nested(MergeViewSchema)
+
+
+class UnmergedSchema(Schema):
+    """Both profiles after a merge is undone, and the merge."""
+    class Meta:
+        unknown = "exclude"
+
+    survivor = fields.Nested(ProfileViewSchema)
+    duplicate = fields.Nested(ProfileViewSchema)
+    merge = fields.Nested(MergeViewSchema)
+
+
+# The profiles service's part of the API document: {name: schema} (the RPC contract_schemas).
+CONTRACT_ALTERNATIVES = {"Flag": [{"type": "string", "enum": list(FLAGS), "description": "A flag by its name alone."}]}
+CONTRACT = {
+    "ProfileCreate": PersonCreateSchema, "ProfileUpdate": ProfileUpdateSchema, "Search": SearchSchema,
+    "Matches": MatchesSchema, "Merge": MergeSchema, "Unmerge": UnmergeSchema, "FamilyCreate": FamilyCreateSchema,
+    "FamilyMember": FamilyMemberSchema, "AttachmentList": AttachmentListSchema, "AttachmentForm": AttachmentFormSchema,
+    "Profile": ProfileViewSchema, "Signpost": SignpostSchema, "ProfilePage": ProfilePageSchema, "Match": MatchSchema,
+    "MatchPage": MatchPageSchema, "HistoryPage": HistoryPageSchema, "Family": FamilyViewSchema,
+    "ProfileFamiliesPage": ProfileFamiliesPageSchema, "Attachment": AttachmentViewSchema,
+    "AttachmentPage": AttachmentPageSchema, "MergedProfile": MergedProfileSchema, "Unmerged": UnmergedSchema,
+    "HerbertProtocol": HerbertProtocolSchema, "Owner": RecordOwnerSchema,
+}
