@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 CALLER_KEY = "caller"
 REQUEST_ID_KEY = "request_id"
+IDEMPOTENCY_KEY = "idempotency_key"      # only on a write's calls from the gateway
 
 _current = threading.local()  # green-local once eventlet has monkey-patched
 

@@ -104,22 +104,52 @@ def unit_of_work(engine, source: str, caller=None, request_id=None, on_commit=No
         uow.session.close()
 
 
+@contextmanager
+def _inside(uow):
+    """An inner `with db.unit_of_work()` inside an open one: the outer commits or rolls back."""
+    yield uow
+
+
 class DatabaseAccess:
     """What a worker sees as `self.db`."""
 
     def __init__(self, provider, worker_ctx):
         self._provider = provider
         self._worker_ctx = worker_ctx
+        self._joined = None
 
     @property
     def engine(self):
         return self._provider.engine
 
     def unit_of_work(self):
+        if self._joined is not None:        # inside `idempotent`: one transaction for the key and the write
+            return _inside(self._joined)
         data = self._worker_ctx.data
         return unit_of_work(self._provider.engine, self._provider.container.service_name,
                             ctx.caller_from_context_data(data), data.get(ctx.REQUEST_ID_KEY),
                             on_commit=self._provider.relay.wake)
+
+    def idempotent(self, key: str, operation: str, args, kwargs, run):
+        """Run `run()` once per (caller, key, operation): its writes, the key and its answer commit
+        together; a repeat gets the stored answer (concord_common.idempotency)."""
+        from concord_common import idempotency
+        caller = ctx.caller_from_context_data(self._worker_ctx.data)
+        who = f"{caller.kind}:{caller.id}"
+        fingerprint = idempotency.request_hash(operation, args, kwargs)
+        with self.unit_of_work() as uow:
+            first, stored = idempotency.claim(uow.session, who, key, operation, fingerprint)
+            if not first:
+                return stored
+            self._joined = uow
+            try:
+                answer = run()
+            finally:
+                self._joined = None
+            idempotency.store(uow.session, who, key, operation, answer)
+        # What the write raised went out with the commit; publish before replying, as a plain call could.
+        self.publish_now(uow.committed_events)
+        return answer
 
     def publish_now(self, events: list[dict]) -> None:
         """Publish these committed events in this worker, before it replies.

@@ -1,4 +1,6 @@
 """Pieces every nameko service class uses: caller context, metrics, ping."""
+import functools
+import inspect
 import time
 import weakref
 
@@ -13,11 +15,32 @@ from concord_common.logs import INSTANCE
 
 
 def rpc(fn=None, **kwargs):
-    """nameko's @rpc, with Concord's typed errors treated as expected (not logged as crashes)."""
+    """nameko's @rpc, with Concord's typed errors treated as expected (not logged as crashes),
+    and exactly-once under an Idempotency-Key (see `idempotent`)."""
     kwargs.setdefault("expected_exceptions", (ConcordError,))
     # nameko's decorator ignores keyword arguments when handed the function itself.
     decorate = Rpc.decorator(**kwargs)
-    return decorate if fn is None else decorate(fn)
+
+    def apply(method):
+        return decorate(idempotent(method))
+    return apply if fn is None else apply(fn)
+
+
+def idempotent(method):
+    """If the call carries an Idempotency-Key (the gateway sets it on writes), run the method once per
+    key in the service's own database and replay its answer after that. The key is taken out of the
+    context first, so calls this method makes to other services do not carry it."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        context = getattr(self, "context", None)
+        key = context.take_idempotency_key() if isinstance(context, RequestContext) else None
+        db = getattr(self, "db", None)
+        if key is None or not hasattr(db, "idempotent"):
+            return method(self, *args, **kwargs)
+        operation = f"{self.name}.{method.__name__}"
+        return db.idempotent(key, operation, args, kwargs, lambda: method(self, *args, **kwargs))
+    run.__signature__ = inspect.signature(method)       # nameko checks calls against it
+    return run
 
 
 class RequestContext:
@@ -33,6 +56,14 @@ class RequestContext:
     @property
     def request_id(self) -> str:
         return self._worker_ctx.data.get(ctx.REQUEST_ID_KEY)
+
+    def take_idempotency_key(self) -> str | None:
+        return self._worker_ctx.data.pop(ctx.IDEMPOTENCY_KEY, None)
+
+    def set_idempotency_key(self, key: str | None) -> None:
+        """Gateway only: the RPC calls this worker makes carry the request's Idempotency-Key."""
+        if key:
+            self._worker_ctx.data[ctx.IDEMPOTENCY_KEY] = key
 
     def authenticate(self, caller: ctx.Caller) -> None:
         """Gateway only: from now on RPC calls and events of this worker carry `caller`."""

@@ -1,0 +1,21 @@
+"""notifications: idempotency_keys (a partner's Idempotency-Key and the answer it got)
+
+Revision ID: 0003
+Revises: 0002
+"""
+from alembic import op
+
+from concord_common.messaging_tables import create_idempotency_table, drop_idempotency_table
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    create_idempotency_table(op)
+
+
+def downgrade():
+    drop_idempotency_table(op)

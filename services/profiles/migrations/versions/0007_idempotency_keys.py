@@ -1,0 +1,21 @@
+"""profiles: idempotency_keys (a partner's Idempotency-Key and the answer it got)
+
+Revision ID: 0007
+Revises: 0006
+"""
+from alembic import op
+
+from concord_common.messaging_tables import create_idempotency_table, drop_idempotency_table
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    create_idempotency_table(op)
+
+
+def downgrade():
+    drop_idempotency_table(op)
