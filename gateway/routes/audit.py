@@ -17,18 +17,20 @@ def _query(request) -> dict:
 
 
 class AuditRoutes:
-    @api("GET", "/api/v1/audit/records/<record_kind>/<record_id>", scope="audit:read")
+    @api("GET", "/api/v1/audit/records/<record_kind>/<record_id>", scope="audit:read", query="audit.ReadQuery",
+         answer="audit.EntryPage", params={"record_kind": {"enum": sorted(RECORD_KINDS)}})
     def audit_record_log(self, request, record_kind, record_id):
         if record_kind not in RECORD_KINDS:
             raise NotFound()
         return json_response(200, self.rpc.call("audit", "record_entries", RECORD_KINDS[record_kind], record_id,
                                                 _query(request)))
 
-    @api("GET", "/api/v1/audit/users/<user_id>")
+    @api("GET", "/api/v1/audit/users/<user_id>", query="audit.ReadQuery", answer="audit.EntryPage")
     def audit_user_log(self, request, user_id):
         return json_response(200, self.rpc.call("audit", "user_entries", user_id, _query(request)))
 
-    @api("GET", "/api/v1/audit/organisations/<organisation_id>/export")
+    @api("GET", "/api/v1/audit/organisations/<organisation_id>/export", query="audit.ExportQuery",
+         answer={"application/json": "audit.EntryPage", "text/csv": {"type": "string"}})
     def audit_export(self, request, organisation_id):
         query = _query(request)
         page = self.rpc.call("audit", "organisation_export", organisation_id, query)
@@ -41,11 +43,11 @@ class AuditRoutes:
             headers["Link"] = f'<{request.path}?{following}>; rel="next"'
         return Response(to_csv(page["items"]), status=200, headers=headers, mimetype="text/csv")
 
-    @api("GET", "/api/v1/audit/usage")
+    @api("GET", "/api/v1/audit/usage", query="audit.UsageQuery", answer="audit.Usage")
     def audit_usage(self, request):
         return json_response(200, self.rpc.call("audit", "usage", _query(request)))
 
-    @api("GET", "/api/v1/audit/verify")
+    @api("GET", "/api/v1/audit/verify", answer="audit.Verification")
     def audit_verify(self, request):
         timeout = float(self.rpc.config.get("AUDIT_VERIFY_TIMEOUT", 600))
         return json_response(200, self.rpc.call("audit", "verify", timeout=timeout))

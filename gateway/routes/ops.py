@@ -16,11 +16,11 @@ ASSETS = Path(__file__).resolve().parent.parent / "static"
 
 
 class OpsRoutes:
-    @api("GET", "/healthz", public=True)
+    @api("GET", "/healthz", public=True, answer="gateway.Health")
     def healthz(self, request):
         return json_response(200, {"status": "ok", "instance": INSTANCE})
 
-    @api("GET", "/readyz", public=True)
+    @api("GET", "/readyz", public=True, answer="gateway.Ready", errors=(503,))
     def readyz(self, request):
         timeout = float(self.rpc.config.get("READY_TIMEOUT", 2))
 

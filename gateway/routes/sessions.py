@@ -12,7 +12,8 @@ def source_ip(request, trust_forwarded: bool) -> str | None:
 
 
 class SessionRoutes:
-    @api("POST", "/api/v1/sessions", public=True)
+    @api("POST", "/api/v1/sessions", public=True, body="permissions.SessionCreate", answer="permissions.Session",
+         status=201, errors=(401, 429))
     def sign_in(self, request):
         body = read_json(request)
         for field in ("username", "password"):
@@ -30,7 +31,9 @@ class SessionRoutes:
         self.auth.forget(self.auth.token)
         return Response(status=204)
 
-    @api("POST", "/api/v1/oauth/token", public=True)
+    @api("POST", "/api/v1/oauth/token", public=True, answer="permissions.ClientToken", errors=(401,),
+         body={"application/json": "permissions.ClientTokenRequest",
+               "application/x-www-form-urlencoded": "permissions.ClientTokenRequest"})
     def client_token(self, request):
         body = read_json_or_form(request)
         if body.get("grant_type") != "client_credentials":
@@ -41,7 +44,7 @@ class SessionRoutes:
                               body.get("scope"))
         return json_response(200, token, {"Cache-Control": "no-store"})
 
-    @api("GET", "/api/v1/me", clients=True)
+    @api("GET", "/api/v1/me", clients=True, answer="permissions.Me")
     def me(self, request):
         if self.auth.principal["kind"] == "client":
             principal = self.auth.principal
@@ -49,20 +52,22 @@ class SessionRoutes:
                                        ("id", "client_id", "display_name", "organisation_id", "scopes")})
         return json_response(200, self.rpc.call("permissions", "me"))
 
-    @api("POST", "/api/v1/me/mfa")
+    @api("POST", "/api/v1/me/mfa", replayable=False,           # the answer holds the TOTP secret
+         answer="permissions.MfaEnrolment", status=201, errors=(409,))
     def enrol_mfa(self, request):
         return json_response(201, self.rpc.call("permissions", "enrol_mfa"), {"Cache-Control": "no-store"})
 
-    @api("POST", "/api/v1/me/mfa/confirm")
+    @api("POST", "/api/v1/me/mfa/confirm", body="permissions.MfaConfirm", answer="permissions.MfaConfirmed")
     def confirm_mfa(self, request):
         return json_response(200, self.rpc.call("permissions", "confirm_mfa", read_json(request)))
 
-    @api("GET", "/api/v1/me/notifications")
+    @api("GET", "/api/v1/me/notifications", answer="notifications.NotificationPage",
+         query={"unread": {"type": "boolean", "description": "Only those not yet read (true, 1 or yes)."}})
     def my_notifications(self, request):
         unread = request.args.get("unread") in ("1", "true", "yes")
         return json_response(200, self.rpc.call("notifications", "my_notifications", unread))
 
-    @api("POST", "/api/v1/me/notifications/<notification_id>/read")
+    @api("POST", "/api/v1/me/notifications/<notification_id>/read", status=204)
     def read_notification(self, request, notification_id):
         self.rpc.call("notifications", "mark_read", notification_id)
         return Response(status=204)

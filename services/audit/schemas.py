@@ -136,3 +136,95 @@ def entry_view(row) -> dict:
         "details": {key: value for key, value in data.items() if key not in MAPPED_DATA_KEYS},
         "hash": row.hash,
     }
+
+
+# -- the API document (concord_common.contract): answers built by hand (entry_view, verification, usage) ------
+# Descriptive only: nothing loads or dumps with these. Answers may gain fields, so unknown = EXCLUDE.
+class EntryRecordSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String()
+    id = fields.String()
+
+
+class AuditEntrySchema(Schema):
+    """One audit entry: who did what to which record, when; `hash` chains it to the entry before."""
+    class Meta:
+        unknown = EXCLUDE
+
+    seq = fields.Integer()
+    at = fields.DateTime()
+    recorded_at = fields.DateTime()
+    actor = fields.Dict(metadata={"description": "The caller as the event named it: kind, id, organisation_id, "
+                                                 "teams."})
+    actor_id = fields.String(allow_none=True)
+    action = fields.String(metadata={"description": "viewed, searched, created, updated, deleted, shared, unshared, "
+                                                    "exported, login, login_failed, logout, break_glass, "
+                                                    "access_requested, access_approved, transferred …"})
+    event_type = fields.String()
+    source = fields.String()
+    record = fields.Nested(EntryRecordSchema, allow_none=True)
+    record_owner_organisation_id = fields.String(allow_none=True)
+    fields_ = fields.Dict(data_key="fields", allow_none=True, metadata={
+        "description": "Changed fields: {name: {before, after}}."})
+    reason = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    source_ip = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    details = fields.Dict()
+    hash = fields.String()
+
+
+class AuditPageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(AuditEntrySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ChainProblemSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    seq = fields.Integer()
+    problem = fields.String()
+
+
+class VerificationSchema(Schema):
+    """The audit hash chain recomputed and held against the signed checkpoints."""
+    class Meta:
+        unknown = EXCLUDE
+
+    ok = fields.Boolean()
+    entries = fields.Integer()
+    head = fields.String(allow_none=True)
+    head_seq = fields.Integer()
+    first_bad_seq = fields.Integer(metadata={"description": "Only when the chain is broken."})
+    checkpoints_verified = fields.Integer()
+    problems = fields.List(fields.Nested(ChainProblemSchema))
+
+
+class UsageSchema(Schema):
+    """Who used the system, how much: totals, per user, per period and per organisation."""
+    class Meta:
+        unknown = EXCLUDE
+
+    organisation_id = fields.String(allow_none=True)
+    from_ = fields.DateTime(data_key="from")
+    to = fields.DateTime()
+    interval = fields.String(validate=validate.OneOf(["day", "week", "month"]))
+    totals = fields.Dict()
+    users = fields.List(fields.Dict())
+    series = fields.List(fields.Dict())
+    organisations = fields.List(fields.Dict())
+
+
+# The audit service's part of the API document: {name: schema} (the RPC contract_schemas).
+CONTRACT_FIELD_TYPES = {Instant: ("string", None), AwareInstant: ("string", "date-time")}
+CONTRACT = {
+    "ReadQuery": ReadQuerySchema, "ExportQuery": ExportQuerySchema, "UsageQuery": UsageQuerySchema,
+    "Entry": AuditEntrySchema, "EntryPage": AuditPageSchema, "Verification": VerificationSchema,
+    "Usage": UsageSchema,
+}

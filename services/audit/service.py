@@ -3,10 +3,12 @@ from pathlib import Path
 
 import eventlet
 
+from concord_common import contract
 from concord_common.events import reliable_event_handler
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
 from services.audit import logic
+from services.audit import schemas
 from services.audit.database import AuditDatabase
 
 
@@ -63,3 +65,7 @@ class AuditService:
     @rpc
     def verify(self):
         return logic.verify(self.db, self.context.caller, pause=lambda: eventlet.sleep(0))
+
+    @rpc
+    def contract_schemas(self):
+        return contract.service_schemas(self.name, schemas)      # for the gateway's OpenAPI document

@@ -6,10 +6,12 @@ kinds, so every record answers 404), so the gateway routes for
 """
 from pathlib import Path
 
+from concord_common import contract
 from concord_common.access.entrypoints import RecordAccessRpc
 from concord_common.db import Database
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
+from services.cases import schemas
 
 
 class CasesService(RecordAccessRpc):
@@ -23,3 +25,7 @@ class CasesService(RecordAccessRpc):
     @rpc
     def ping(self):
         return ping(self.name, self.db.engine)
+
+    @rpc
+    def contract_schemas(self):
+        return contract.service_schemas(self.name, schemas)      # for the gateway's OpenAPI document

@@ -1,10 +1,12 @@
 """The notifications nameko service: turns events into in-app notifications."""
 from pathlib import Path
 
+from concord_common import contract
 from concord_common.db import Database
 from concord_common.events import reliable_event_handler
 from concord_common.service import CallContext, ping, rpc
 from services.notifications import logic
+from services.notifications import schemas
 
 
 class NotificationsService:
@@ -46,3 +48,7 @@ class NotificationsService:
     def mark_read(self, notification_id):
         with self.db.unit_of_work() as uow:
             logic.mark_read(uow, self.context.caller, notification_id)
+
+    @rpc
+    def contract_schemas(self):
+        return contract.service_schemas(self.name, schemas)      # for the gateway's OpenAPI document

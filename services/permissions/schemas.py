@@ -324,3 +324,332 @@ def load_parts(parts: dict, db_checks=None) -> dict:
     if errors:
         raise ValidationFailed("One or more fields are invalid.", errors)
     return loaded
+
+
+# -- the API document (concord_common.contract): answers built in views.py, described --------------------
+# Descriptive only: nothing loads or dumps with these. Answers may gain fields, so unknown = EXCLUDE.
+class SessionCreateSchema(Schema):
+    """Sign in: `otp` only when the organisation requires two-factor authentication."""
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    otp = fields.String(allow_none=True, validate=validate.Length(max=20))
+
+
+class ClientTokenRequestSchema(Schema):
+    """OAuth 2 client credentials (JSON or application/x-www-form-urlencoded); `scope`: space-separated, by default
+    all the client's scopes."""
+    grant_type = fields.String(required=True, validate=validate.OneOf(["client_credentials"]))
+    client_id = fields.String(required=True)
+    client_secret = fields.String(required=True)
+    scope = fields.String(metadata={"example": "profiles:read profiles:write"})
+
+
+class TeamPlaceViewSchema(Schema):
+    """A team someone is in, and their role there."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf(TEAM_ROLES))
+
+
+class MeSchema(Schema):
+    """The caller. A partner system (`kind: client`) has `client_id` and `scopes` instead of teams and roles."""
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(validate=validate.OneOf(["user", "client", "system"]))
+    id = fields.UUID()
+    username = fields.String()
+    display_name = fields.String()
+    organisation_id = fields.UUID(allow_none=True)
+    teams = fields.List(fields.Nested(TeamPlaceViewSchema))
+    roles = fields.List(fields.String(validate=validate.OneOf(USER_ROLES)))
+    mfa_enabled = fields.Boolean()
+    mfa_enrolment_required = fields.Boolean()
+    client_id = fields.String()
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)))
+
+
+class SessionViewSchema(Schema):
+    """A new session: send `token` as `Authorization: Bearer <token>` until `expires_at` (or sign-out)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String()
+    expires_at = UtcDateTime()
+    user = fields.Nested(MeSchema)
+
+
+class ClientTokenSchema(Schema):
+    """An access token for a partner system (OAuth 2 client credentials)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    access_token = fields.String()
+    token_type = fields.String(validate=validate.OneOf(["Bearer"]))
+    expires_in = fields.Integer(metadata={"description": "Seconds."})
+    scope = fields.String()
+
+
+class ApiClientCreatedSchema(Schema):
+    """A new API client. `client_secret` is shown this once and never stored in the clear."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    client_id = fields.String()
+    client_secret = fields.String()
+    name = fields.String()
+    organisation_id = fields.UUID()
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)))
+
+
+class TeamSummarySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    name = fields.String()
+
+
+class OrganisationViewSchema(OrganisationSchema):
+    """An organisation; one read on its own lists its teams."""
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(validate=validate.OneOf(ORGANISATION_TYPES))
+    teams = fields.List(fields.Nested(TeamSummarySchema))
+
+
+class OrganisationPageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(OrganisationViewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MemberViewSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id = fields.UUID()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String(validate=validate.OneOf(TEAM_ROLES))
+
+
+class TeamViewSchema(TeamSchema):
+    """A team; `members` only for callers in its organisation."""
+    class Meta:
+        unknown = EXCLUDE
+
+    members = fields.List(fields.Nested(MemberViewSchema))
+
+
+class MembershipSchema(Schema):
+    """A user's place in a team."""
+    class Meta:
+        unknown = EXCLUDE
+
+    team_id = fields.UUID()
+    user_id = fields.UUID()
+    role = fields.String(validate=validate.OneOf(TEAM_ROLES))
+
+
+class UserViewSchema(UserSchema):
+    """A user as administrators see them (never the password)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    roles = fields.List(fields.String(validate=validate.OneOf(USER_ROLES)))
+    teams = fields.List(fields.Nested(TeamPlaceViewSchema))
+
+
+class MfaEnrolmentSchema(Schema):
+    """A new TOTP secret: put it (or the otpauth URI, as a QR code) into an authenticator app, then confirm."""
+    class Meta:
+        unknown = EXCLUDE
+
+    secret = fields.String()
+    otpauth_uri = fields.String()
+
+
+class MfaConfirmedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    mfa_enabled = fields.Boolean()
+
+
+class NamedSchema(Schema):
+    """An organisation by id, with its name."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    name = fields.String(allow_none=True)
+
+
+class PersonSchema(Schema):
+    """A person, with their organisation."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    display_name = fields.String(allow_none=True)
+    organisation_id = fields.UUID(allow_none=True)
+    organisation_name = fields.String(allow_none=True)
+
+
+class TeamNamedSchema(Schema):
+    """A team, with its organisation."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    name = fields.String(allow_none=True)
+    organisation_id = fields.UUID(allow_none=True)
+    organisation_name = fields.String(allow_none=True)
+
+
+class SharingAgreementViewSchema(Schema):
+    """A sharing agreement between organisations."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    name = fields.String()
+    purpose = fields.String()
+    lawful_basis = fields.String()
+    parties = fields.List(fields.Nested(NamedSchema))
+    start_date = fields.Date()
+    end_date = fields.Date(allow_none=True)
+    review_date = fields.Date()
+    status = fields.String(validate=validate.OneOf(["active", "not_started", "ended"]))
+    active = fields.Boolean()
+    review_overdue = fields.Boolean()
+    created_by = fields.String()
+    created_at = UtcDateTime()
+    ended_by = fields.String(allow_none=True)
+    ended_at = UtcDateTime(allow_none=True)
+
+
+class SharingAgreementPageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(SharingAgreementViewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class RecordNamedSchema(Schema):
+    """A record by type and id, with its display name."""
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(validate=validate.OneOf(RECORD_TYPES))
+    id = fields.UUID()
+    display_name = fields.String()
+    is_person = fields.Boolean()
+
+
+class AccessDecisionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    by = fields.Nested(PersonSchema, allow_none=True)
+    at = UtcDateTime()
+    level = fields.String(allow_none=True, validate=validate.OneOf(ACCESS_LEVELS))
+    expires_at = UtcDateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+    grant_id = fields.UUID(allow_none=True)
+
+
+class AccessRequestOwnerSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    team_id = fields.UUID()
+    organisation_id = fields.UUID()
+    team = fields.Nested(TeamNamedSchema)
+
+
+class AccessRequestViewSchema(Schema):
+    """A request for access to a record, and its decision once made."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(ACCESS_REQUEST_STATUSES))
+    direction = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
+    record = fields.Nested(RecordNamedSchema)
+    owner = fields.Nested(AccessRequestOwnerSchema)
+    requester = fields.Nested(PersonSchema, allow_none=True)
+    reason = fields.String()
+    created_at = UtcDateTime()
+    decision = fields.Nested(AccessDecisionSchema, allow_none=True)
+
+
+class AccessRequestPageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(AccessRequestViewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TransferDecisionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    by = fields.Nested(PersonSchema, allow_none=True)
+    at = UtcDateTime()
+    note = fields.String(allow_none=True)
+    consent = fields.Nested(ConsentSchema, allow_none=True)
+
+
+class TransferViewSchema(Schema):
+    """A transfer of a record's lead to another team: pending until that team accepts."""
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(TRANSFER_STATUSES))
+    direction = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
+    record = fields.Nested(RecordNamedSchema)
+    from_team = fields.Nested(TeamNamedSchema)
+    to_team = fields.Nested(TeamNamedSchema)
+    requested_by = fields.Nested(PersonSchema, allow_none=True)
+    note = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    decision = fields.Nested(TransferDecisionSchema, allow_none=True)
+
+
+class TransferPageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    items = fields.List(fields.Nested(TransferViewSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+# The permissions service's part of the API document: {name: schema} (the RPC contract_schemas).
+CONTRACT = {
+    "SessionCreate": SessionCreateSchema, "ClientTokenRequest": ClientTokenRequestSchema,
+    "OrganisationCreate": OrganisationCreateSchema, "TeamCreate": TeamCreateSchema, "UserCreate": UserCreateSchema,
+    "MemberAdd": MemberAddSchema, "PasswordChange": PasswordChangeSchema, "MfaConfirm": MfaConfirmSchema,
+    "ApiClientCreate": ApiClientCreateSchema, "SharingAgreementCreate": SharingAgreementCreateSchema,
+    "AccessApproval": AccessApprovalSchema, "Note": NoteSchema, "TransferAccept": TransferAcceptSchema,
+    "AccessRequestList": AccessRequestListSchema, "TransferList": TransferListSchema,
+    "AgreementList": AgreementListSchema,
+    "Me": MeSchema, "Session": SessionViewSchema, "ClientToken": ClientTokenSchema,
+    "ApiClientCreated": ApiClientCreatedSchema, "Organisation": OrganisationViewSchema,
+    "OrganisationPage": OrganisationPageSchema, "Team": TeamViewSchema, "Membership": MembershipSchema,
+    "User": UserViewSchema, "MfaEnrolment": MfaEnrolmentSchema, "MfaConfirmed": MfaConfirmedSchema,
+    "SharingAgreement": SharingAgreementViewSchema, "SharingAgreementPage": SharingAgreementPageSchema,
+    "AccessRequest": AccessRequestViewSchema, "AccessRequestPage": AccessRequestPageSchema,
+    "Transfer": TransferViewSchema, "TransferPage": TransferPageSchema,
+}

@@ -8,10 +8,12 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
+from concord_common import contract
 from concord_common.db import Database
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
 from services.permissions import access_requests, agreements, auth, clients, logic, operators, transfers
+from services.permissions import schemas
 from services.permissions.owners import RecordOwnersProvider
 from services.permissions.principals import PRINCIPAL_INVALIDATED
 from services.permissions.settings import Settings
@@ -212,6 +214,10 @@ class PermissionsService:
     @rpc
     def seed_demo(self):
         return self._write(operators.seed_demo)
+
+    @rpc
+    def contract_schemas(self):
+        return contract.service_schemas(self.name, schemas)      # for the gateway's OpenAPI document
 
     @timer(interval=3600)
     def housekeeping(self):
