@@ -10,17 +10,20 @@ ASSETS := gateway/static
 
 .PHONY: install run stop status test test-unit bench clean
 
-install: $(VENV)/.installed $(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND)
+install: $(VENV)/.installed $(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND)-r2
 
 # GOV.UK Frontend's compiled CSS, JS, fonts and images, from the npm registry (pinned).
-# Without npm the pages still work, unstyled.
-$(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND):
+# Without npm the pages still work, unstyled. Fonts and images go where the CSS asks for them
+# (/assets/fonts/…, /assets/images/…).
+$(ASSETS)/.govuk-frontend-$(GOVUK_FRONTEND)-r2:
 	@if command -v npm >/dev/null; then \
 	  rm -rf var/govuk && mkdir -p var/govuk && \
 	  (cd var/govuk && npm pack --silent govuk-frontend@$(GOVUK_FRONTEND) >/dev/null && \
 	   tar xzf govuk-frontend-$(GOVUK_FRONTEND).tgz) && \
 	  cp var/govuk/package/dist/govuk/govuk-frontend.min.css var/govuk/package/dist/govuk/govuk-frontend.min.js $(ASSETS)/ && \
-	  rm -rf $(ASSETS)/assets && cp -r var/govuk/package/dist/govuk/assets $(ASSETS)/assets && \
+	  rm -rf $(ASSETS)/assets $(ASSETS)/fonts $(ASSETS)/images && \
+	  cp -r var/govuk/package/dist/govuk/assets/fonts var/govuk/package/dist/govuk/assets/images \
+	     var/govuk/package/dist/govuk/assets/manifest.json $(ASSETS)/ && \
 	  rm -rf var/govuk && touch $@; \
 	else echo "warning: npm not found; pages will be unstyled (GOV.UK Frontend not installed)"; fi
 

@@ -8,8 +8,10 @@ from nameko.events import BROADCAST, event_handler
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext
 from gateway.auth import Authenticator
+from gateway.routes.attachments import AttachmentRoutes
 from gateway.routes.audit import AuditRoutes
 from gateway.routes.directory import DirectoryRoutes
+from gateway.routes.docs import DocsRoutes
 from gateway.routes.families import FamilyRoutes
 from gateway.routes.ops import OpsRoutes
 from gateway.routes.profiles import ProfileRoutes
@@ -17,10 +19,12 @@ from gateway.routes.records import RecordRoutes
 from gateway.routes.sessions import SessionRoutes
 from gateway.routes.sharing import SharingRoutes
 from gateway.web.pages import WebPages
+from gateway.web.attachment_pages import AttachmentPages
+from gateway.web.profile_pages import ProfilePages
 
 
-class GatewayService(SessionRoutes, DirectoryRoutes, ProfileRoutes, FamilyRoutes, RecordRoutes, AuditRoutes,
-                     SharingRoutes, WebPages, OpsRoutes):
+class GatewayService(SessionRoutes, DirectoryRoutes, ProfileRoutes, AttachmentRoutes, FamilyRoutes, RecordRoutes,
+                     AuditRoutes, SharingRoutes, DocsRoutes, WebPages, ProfilePages, AttachmentPages, OpsRoutes):
     name = "gateway"
 
     context = CallContext()

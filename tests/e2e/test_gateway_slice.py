@@ -1,6 +1,9 @@
 """The first vertical slice end to end: HTTP -> gateway -> profiles -> its database -> event -> audit."""
+import re
 import uuid
+from pathlib import Path
 
+import pytest
 import requests
 
 from tests import support
@@ -27,6 +30,7 @@ def test_create_read_and_audit_a_profile(system, practitioner):
     assert created.headers["X-Request-Id"] == "e2e-slice-0001"
     assert profile["display_name"] == "Jordan Avery" and profile["version"] == 1
 
+    assert isinstance(profile.pop("possible_duplicates"), list)      # the create answer alone carries them
     read = practitioner.get(f"/api/v1/profiles/{profile['id']}")
     assert read.status_code == 200 and read.json() == profile
 
@@ -79,3 +83,13 @@ def test_unknown_and_malformed_ids_and_routes_answer_the_same_404(system, practi
               requests.get(f"{system}/api/v1/no-such-thing").text}
     assert len(bodies) == 1
     problem_of(practitioner.get(f"/api/v1/profiles/{uuid.uuid4()}"), 404)
+
+
+def test_every_font_and_image_the_stylesheet_asks_for_is_served(system):
+    if not (Path(__file__).resolve().parents[2] / "gateway/static/govuk-frontend.min.css").exists():
+        pytest.skip("GOV.UK Frontend is not installed (make install needs npm)")
+    css = requests.get(f"{system}/assets/govuk-frontend.min.css", timeout=10)
+    assert css.status_code == 200
+    wanted = sorted(set(re.findall(r"url\((/assets/[^)\"']+)\)", css.text)))
+    assert any("/fonts/" in url for url in wanted)
+    assert {url: requests.get(system + url, timeout=10).status_code for url in wanted} == {url: 200 for url in wanted}
