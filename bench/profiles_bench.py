@@ -1,4 +1,4 @@
-"""Profiles search benchmark: N realistic UK person profiles, then search latency through the gateway.
+"""Profiles benchmark: N realistic UK person profiles, then search and duplicate-matching latency through the gateway.
 
   .venv/bin/python bench/profiles_bench.py [--profiles N] [--searches S] [--keep]
 
@@ -6,15 +6,19 @@
    (bench/run.py's Cluster), loads the demo directory and signs in as a demo practitioner.
 2. Seeds N person profiles (default 1,000,000) straight into the profiles database with COPY: Faker
    en_GB names, dates of birth, genders, 1-2 addresses with UK postcodes, aliases (~25%), NHS numbers
-   (~60%), NI numbers and PNC ids, near-duplicates (~3%: a typo in the name, same date of birth),
-   families of 2-5 sharing a surname (~30% of people) and flags. Half the profiles are led by the demo
-   practitioner's team, half by other organisations' teams (so searches return signposts too). The
-   search indexes are dropped for the load and rebuilt afterwards, then ANALYZE.
+   (~60%), NI numbers and PNC ids, near-duplicates (~3%: a typo in the name, same date of birth, the
+   same NHS number or none), families of 2-5 sharing a surname (~30% of people) and flags. Half the
+   profiles are led by the demo practitioner's team, half by other organisations' teams (so searches
+   return signposts too). The search indexes are dropped for the load and rebuilt afterwards, then
+   ANALYZE.
 3. Times S searches of each kind, one after another, through the gateway: name, misspelt name (a typo in
    each word: a letter dropped, doubled or two swapped), name + date of birth, postcode, identifier (NHS
    number). Reports p50/p95/p99 ms, and the result quality: how often the sought profile is on the first
    page ("in page 1") and how often it is the first result ("first"; what matters for name + date of
    birth and identifier, which must rank first). A postcode page holds 50 of the ~65 people at a postcode.
+4. Duplicate matching through the gateway, S of each: `GET …/matches` on profiles that have a seeded
+   near-duplicate (found = it is listed), and `POST /api/v1/profiles` of a person like a sample with a typo
+   in the given name and the same date of birth (found = the sample is in `possible_duplicates`).
 Everything it creates is removed afterwards (unless --keep).
 """
 import importlib.util
@@ -108,15 +112,19 @@ class Seeder:
         self.towns = [fake.city() for _ in range(2_000)]
         self.other_teams = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(200)]
         self.samples = []           # (given, family, dob, postcode, nhs, id) of profiles led by our team
+        self.near_duplicates = []   # (original id, near-duplicate id), the original led by our team
 
     def rows(self):
         rng, today = self.rng, date.today()
-        previous = None
+        previous, previous_own = None, False
         family_left, surname = 0, None
         for index in range(self.n):
             pid = str(uuid.uuid4())
-            if previous and rng.random() < 0.03:      # a near-duplicate of the one before
+            near = bool(previous) and rng.random() < 0.03
+            if near:                                  # a near-duplicate of the one before
                 given, family, dob, gender = typo(rng, previous[1]), previous[2], previous[3], previous[4]
+                if previous_own and len(self.near_duplicates) < 20_000:
+                    self.near_duplicates.append((previous[0], pid))
             else:
                 if family_left == 0:
                     surname = rng.choice(self.surnames)
@@ -128,8 +136,8 @@ class Seeder:
                 dob = today - timedelta(days=rng.randrange(0, 90 * 365))
             own = rng.random() < 0.5
             team, org = (self.own_team, self.own_org) if own else rng.choice(self.other_teams)
-            previous = (pid, given, family, dob, gender)
-            yield pid, given, family, dob, gender, team, org, own, family_left
+            previous, previous_own = (pid, given, family, dob, gender), own
+            yield pid, given, family, dob, gender, team, org, own, family_left, near
 
 
 def seed(conn, seeder: Seeder, log):
@@ -148,12 +156,18 @@ def seed(conn, seeder: Seeder, log):
     with conn.cursor() as cur:
         with cur.copy("COPY profiles (id, kind, given_name, family_name, date_of_birth, gender, created_by, "
                       "version, owner_team_id, owner_organisation_id, restricted, consent_status) FROM STDIN") as p:
-            for count, (pid, given, family, dob, gender, team, org, own, family_left) in enumerate(seeder.rows(), 1):
+            previous_nhs = None
+            for count, (pid, given, family, dob, gender, team, org, own, family_left, near) in enumerate(
+                    seeder.rows(), 1):
                 p.write_row((pid, "person", given, family, dob, gender, "bench", 1, team, org, False, "not_sought"))
                 if rng.random() < 0.25:
                     put("aliases", pid, rng.choice(seeder.female + seeder.male),
                         rng.choice([family, rng.choice(seeder.surnames)]))
-                nhs = nhs_number(rng) if rng.random() < 0.6 else None
+                if near:    # the same person recorded again: the NHS number too, or none (never another one)
+                    nhs = previous_nhs if rng.random() < 0.4 else None
+                else:
+                    nhs = nhs_number(rng) if rng.random() < 0.6 else None
+                previous_nhs = nhs
                 if nhs:
                     put("identifiers", pid, "nhs_number", nhs)
                 if rng.random() < 0.1:
@@ -251,6 +265,39 @@ def measure(base_url, token, seeder: Seeder, searches: int, rng) -> dict:
     return figures
 
 
+def _timed_figures(timings, found, what) -> dict:
+    figures = {"count": len(timings), **{k: round(v, 1) for k, v in bench_run.percentiles(timings).items()},
+               "found_rate": round(found / max(1, len(timings)), 3)}
+    print(f"  {what:28} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
+          f"p99 {figures['p99_ms']:7.1f} ms  found {figures['found_rate']:6.1%}", flush=True)
+    return figures
+
+
+def measure_duplicates(base_url, token, seeder: Seeder, count: int, rng) -> dict:
+    """GET /matches on profiles with a seeded near-duplicate (found = it is listed), and creating a person
+    like a sample with a typo in the given name (found = the sample is in possible_duplicates)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    figures = {}
+    with requests.Session() as session:
+        timings, found = [], 0
+        for original, duplicate in rng.sample(seeder.near_duplicates, min(count, len(seeder.near_duplicates))):
+            before = time.perf_counter()
+            response = session.get(f"{base_url}/api/v1/profiles/{original}/matches", headers=headers, timeout=60)
+            timings.append(time.perf_counter() - before)
+            found += duplicate in [item["profile"]["id"] for item in bench_run.expect(response, 200)["items"]]
+        figures["matches"] = _timed_figures(timings, found, "GET …/matches")
+        timings, found = [], 0
+        for sample in rng.sample(seeder.samples, min(count, len(seeder.samples))):
+            body = {"kind": "person", "given_name": typo(rng, sample[0]), "family_name": sample[1],
+                    "date_of_birth": sample[2]}
+            before = time.perf_counter()
+            response = session.post(f"{base_url}/api/v1/profiles", json=body, headers=headers, timeout=60)
+            timings.append(time.perf_counter() - before)
+            found += sample[5] in [m["profile"]["id"] for m in bench_run.expect(response, 201)["possible_duplicates"]]
+        figures["create"] = _timed_figures(timings, found, "POST (with duplicate check)")
+    return figures
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
@@ -276,7 +323,10 @@ def main(argv=None) -> int:
             seeded = seed(conn, seeder, lambda line: print(line, flush=True))
         print(f"seeded: {seeded}", flush=True)
         print("measuring searches through the gateway …", flush=True)
-        figures = {"seeded": seeded, "searches": measure(cluster.gateway_url, token, seeder, args.searches, rng),
+        searches = measure(cluster.gateway_url, token, seeder, args.searches, rng)
+        print("measuring duplicate matching through the gateway …", flush=True)
+        duplicates = measure_duplicates(cluster.gateway_url, token, seeder, args.searches, rng)
+        figures = {"seeded": seeded, "searches": searches, "duplicates": duplicates,
                    "load_average": list(__import__("os").getloadavg())}
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(figures, indent=2))

@@ -25,7 +25,8 @@ SCHEME_NAMES = {"nhs_number": "NHS number", "pnc_id": "PNC id", "ni_number": "Na
 SCHEME_WEIGHTS = {"nhs_number": 0.97, "pnc_id": 0.93, "ni_number": 0.93, "upn": 0.9}
 SAME_NAME, SIMILAR_NAME = 0.95, 0.55          # trigram similarity of the whole name (or an alias)
 REPORTED = 0.3                                 # below this a candidate is noise, not a likely duplicate
-PER_SOURCE = 200                               # candidates read from each source at most
+PER_SOURCE = 50                                # candidates read from each source at most
+NO_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -64,14 +65,19 @@ def subject_of(profile: dict) -> Subject:
 
 
 def _candidate_ids(session, subject: Subject) -> set[str]:
+    """Ids worth weighing, from index probes only; each source gives its PER_SOURCE most alike names,
+    so a name shared by thousands (or a partner loading namesakes) costs the same as a rare one."""
     p, a = Profile.__table__, Alias.__table__
+    names = subject.names or [""]
+    likeness = func.greatest(*[func.similarity(p.c.search_name, name) for name in names])
+    live = (p.c.kind == "person", p.c.merged_into.is_(None), p.c.id != (subject.id or NO_ID))
     found = set()
     if subject.identifiers:
         found |= set(session.execute(select(Identifier.profile_id).where(
             Identifier.value.in_(sorted({value for _, value in subject.identifiers}))).limit(PER_SOURCE)).scalars())
     if subject.date_of_birth:
-        found |= set(session.execute(select(p.c.id).where(p.c.date_of_birth == subject.date_of_birth)
-                                     .limit(PER_SOURCE * 5)).scalars())
+        found |= set(session.execute(select(p.c.id).where(p.c.date_of_birth == subject.date_of_birth, *live)
+                                     .order_by(likeness.desc()).limit(PER_SOURCE)).scalars())
     if subject.given_name and subject.family_name:
         pairs = {(subject.given_name, subject.family_name), (subject.family_name, subject.given_name)}
         for table, column in ((p, p.c.id), (a, a.c.profile_id)):
@@ -81,8 +87,9 @@ def _candidate_ids(session, subject: Subject) -> set[str]:
                 .limit(PER_SOURCE)).scalars())
     postcodes = sorted({postcode for _, postcode in subject.addresses})
     if postcodes:
-        found |= set(session.execute(select(Address.profile_id).where(Address.postcode.in_(postcodes))
-                                     .limit(PER_SOURCE)).scalars())
+        found |= set(session.execute(select(p.c.id).join(Address, Address.profile_id == p.c.id)
+                                     .where(Address.postcode.in_(postcodes), *live)
+                                     .order_by(likeness.desc()).limit(PER_SOURCE)).scalars())
     found.discard(subject.id)
     return found
 
