@@ -193,3 +193,12 @@ def new_nhs_number() -> str:
         check = nhs_check_digit(first_nine)
         if check is not None:
             return f"{first_nine}{check}"
+
+
+def unique_surname() -> str:
+    """A surname no other test's profiles look or sound like (a run's tests share its databases, and
+    search and duplicate matching are fuzzy): random consonants, so its double metaphone is its own.
+    Hex suffixes do not do: metaphone ignores digits, so 'Lee3fa2b1' sounds like 'Lee9fb0a2'."""
+    consonants, vowels = "BDFGJKLMNPRSTVZ", "aeiou"     # no H, W: metaphone drops them
+    return "".join(random.choice(consonants if i == 0 else consonants.lower()) + random.choice(vowels)
+                   for i in range(4)) + random.choice("nrstlk")

@@ -1,12 +1,11 @@
 """Duplicate matching (on create and on demand), merge and unmerge, through the gateway."""
-import uuid
-
 import pytest
 
 from tests import support
-from tests.support import new_nhs_number
 from tests.e2e.directory import Directory, sign_in
 from tests.e2e.test_record_access import JUSTIFY, LAWFUL
+from tests.support import new_nhs_number, unique_surname
+from tests.support import new_nhs_number, unique_surname
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 
@@ -37,7 +36,7 @@ def by_id(items):
 
 def test_matches_are_scored_with_reasons_best_first(practitioner, nhs):
     nhs_a, nhs_b = nhs
-    pat, surname = practitioner, f"Lee{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     home = {"line1": "1 Park Row", "town": "Leeds", "postcode": "LS1 4AP"}
     ann = person(pat, "Ann", surname, date_of_birth="2012-03-04", identifiers=[{"scheme": "nhs_number",
                                                                                   "value": nhs_a}])
@@ -78,7 +77,7 @@ def test_matches_are_scored_with_reasons_best_first(practitioner, nhs):
 
 def test_matches_the_caller_may_not_open_are_signposts_and_unseen_profiles_are_404(practitioner, system, nhs):
     nhs_b = nhs[1]
-    pat, surname = practitioner, f"Khan{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     elsewhere = Directory(system, pat.admin)
     olu = sign_in(system, elsewhere.user("olu", [(elsewhere.hub, "practitioner")])["username"])
     theirs = person(olu, "Imran", surname, date_of_birth="2001-02-03",
@@ -114,7 +113,7 @@ def _rich_duplicate(pat, surname, nhs_a):
 
 
 def test_merge_keeps_both_histories_and_unmerge_puts_everything_back(practitioner, nhs):
-    pat, surname, nhs_a = practitioner, f"Hart{uuid.uuid4().hex[:6]}", nhs[0]
+    pat, surname, nhs_a = practitioner, unique_surname(), nhs[0]
     survivor, duplicate, family = _rich_duplicate(pat, surname, nhs_a)
     sid, did = survivor["id"], duplicate["id"]
     before = pat.ok(pat.get(f"/api/v1/profiles/{sid}"))
@@ -170,7 +169,7 @@ def test_merge_keeps_both_histories_and_unmerge_puts_everything_back(practitione
 
 
 def test_unmerge_from_the_survivor_names_which_when_several(practitioner):
-    pat, surname = practitioner, f"Ng{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     survivor = person(pat, "Lin", surname)
     first, second = person(pat, "Lyn", surname), person(pat, "Linn", surname)
     for dup in (first, second):
@@ -190,7 +189,7 @@ def test_unmerge_from_the_survivor_names_which_when_several(practitioner):
 
 
 def test_bad_merges_are_refused_and_write_nothing(practitioner, system):
-    pat, surname = practitioner, f"Roe{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     survivor, duplicate = person(pat, "Al", surname), person(pat, "Alan", surname)
     premises = pat.ok(pat.post("/api/v1/profiles", {"kind": "premises", "name": "The Crown", "address": {
         "line1": "1 High St", "town": "Leeds", "postcode": "LS1 1AA"}}), 201)
@@ -218,7 +217,7 @@ def test_bad_merges_are_refused_and_write_nothing(practitioner, system):
 
 def test_merge_needs_edit_access_to_both_records(practitioner, system):
     """caller x (access to the survivor, access to the duplicate): only edit on both merges."""
-    pat, admin, surname = practitioner, practitioner.admin, f"Matrix{uuid.uuid4().hex[:6]}"
+    pat, admin, surname = practitioner, practitioner.admin, unique_surname()
     viewers, editors, outsiders = Directory(system, admin), Directory(system, admin), Directory(system, admin)
     people = {"lead": pat,
               "view on both": sign_in(system, viewers.user("v", [(viewers.hub, "practitioner")])["username"]),
@@ -242,7 +241,7 @@ def test_merge_needs_edit_access_to_both_records(practitioner, system):
 
 def test_a_survivor_lists_and_serves_the_files_of_profiles_merged_into_it(practitioner):
     from tests.unit.test_profiles_sniffing import PDF
-    pat, surname = practitioner, f"Doc{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     survivor, duplicate = person(pat, "Bea", surname), person(pat, "Beatrice", surname)
     uploaded = pat.ok(pat.post(f"/api/v1/profiles/{duplicate['id']}/attachments",
                                files={"file": ("referral.pdf", PDF, "application/pdf")}), 201)
@@ -263,7 +262,7 @@ def test_a_survivor_lists_and_serves_the_files_of_profiles_merged_into_it(practi
 
 
 def test_premises_merge_too_and_their_people_follow(practitioner):
-    pat, surname = practitioner, f"Pub{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     landlord, barmaid = person(pat, "Ray", surname), person(pat, "Sal", surname)
     crown = pat.ok(pat.post("/api/v1/profiles", {"kind": "premises", "name": "The Crown", "premises_type":
                                                   "licensed_premises", "linked_people": [landlord["id"]],

@@ -7,7 +7,7 @@ import uuid
 import requests
 
 from tests.e2e.directory import PASSWORD, Directory, sign_in
-from tests.support import new_nhs_number
+from tests.support import new_nhs_number, unique_surname
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 LAWFUL = "UK GDPR Art. 6(1)(e) public task; DPA 2018 Sch. 1 para 18 (safeguarding)"
@@ -80,7 +80,7 @@ def test_the_pages_send_people_who_are_not_signed_in_to_sign_in(system):
 
 
 def test_search_shows_full_rows_signposts_and_asks_for_access(practitioner, system):
-    pat, surname = practitioner, f"Lee{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     mine = person(pat, "Ann", surname, date_of_birth="2012-03-04", flags=["risk_to_staff"],
                   addresses=[{"line1": "1 Park Row", "town": "Leeds", "postcode": "LS1 4AP"}])
     elsewhere = Directory(system, pat.admin, name=f"Leeds Council {uuid.uuid4().hex[:6]}")
@@ -184,7 +184,7 @@ def test_an_unseen_profile_and_a_random_id_get_the_same_page_not_found(practitio
 
 
 def test_the_profile_page_shows_what_the_api_shows_and_the_history(practitioner, system):
-    pat, surname, nhs = practitioner, f"Marsh{uuid.uuid4().hex[:6]}", new_nhs_number()
+    pat, surname, nhs = practitioner, unique_surname(), new_nhs_number()
     elsie = person(pat, "Elsie", surname, date_of_birth="1941-01-30", gender="female", roles=["victim"],
                    aliases=[{"given_name": "Elsa", "family_name": surname}],
                    identifiers=[{"scheme": "nhs_number", "value": nhs}, {"scheme": "pnc_id", "value": "19/123456A"}],
@@ -230,7 +230,7 @@ def test_the_profile_page_shows_what_the_api_shows_and_the_history(practitioner,
 
 
 def test_create_a_person_with_errors_writes_nothing_then_warns_of_a_duplicate(practitioner, system):
-    pat, surname, nhs = practitioner, f"Okafor{uuid.uuid4().hex[:6]}", new_nhs_number()
+    pat, surname, nhs = practitioner, unique_surname(), new_nhs_number()
     browser = Browser(system, pat.user["username"])
     form = browser.page("/profiles/new")
     assert form.status_code == 200 and 'name="date_of_birth-day"' in form.text
@@ -285,7 +285,7 @@ def test_create_a_person_with_errors_writes_nothing_then_warns_of_a_duplicate(pr
 
 
 def test_every_post_needs_the_sessions_csrf_token(practitioner, system):
-    pat, surname = practitioner, f"Ford{uuid.uuid4().hex[:6]}"
+    pat, surname = practitioner, unique_surname()
     nhs = new_nhs_number()
     one = person(pat, "Kim", surname, identifiers=[{"scheme": "nhs_number", "value": nhs}])
     two = person(pat, "Kimberley", surname, identifiers=[{"scheme": "nhs_number", "value": nhs}])
@@ -307,7 +307,7 @@ def test_every_post_needs_the_sessions_csrf_token(practitioner, system):
 
 
 def test_merge_and_undo_through_the_forms(practitioner, system):
-    pat, surname, nhs = practitioner, f"Hart{uuid.uuid4().hex[:6]}", new_nhs_number()
+    pat, surname, nhs = practitioner, unique_surname(), new_nhs_number()
     kept = person(pat, "Jo", surname, date_of_birth="2010-06-07", identifiers=[{"scheme": "nhs_number", "value": nhs}])
     extra = person(pat, "Joanne", surname, date_of_birth="2010-06-07", flags=["cse_risk"],
                    identifiers=[{"scheme": "nhs_number", "value": nhs}])
@@ -357,7 +357,7 @@ def test_merge_and_undo_through_the_forms(practitioner, system):
 
 
 def test_someone_who_may_only_view_cannot_merge(practitioner, system):
-    pat, surname, nhs = practitioner, f"Shaw{uuid.uuid4().hex[:6]}", new_nhs_number()
+    pat, surname, nhs = practitioner, unique_surname(), new_nhs_number()
     elsewhere = Directory(system, pat.admin)
     viewer = elsewhere.user("vic", [(elsewhere.hub, "practitioner")])
     first = person(pat, "Lee", surname, date_of_birth="2001-01-01",
