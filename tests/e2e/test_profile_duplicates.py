@@ -5,7 +5,6 @@ from tests import support
 from tests.e2e.directory import Directory, sign_in
 from tests.e2e.test_record_access import JUSTIFY, LAWFUL
 from tests.support import new_nhs_number, unique_surname
-from tests.support import new_nhs_number, unique_surname
 
 NOWHERE = "00000000-0000-4000-8000-000000000000"
 
