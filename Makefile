@@ -42,8 +42,9 @@ run: install
 	@echo ""
 	@echo "Concord is running: http://$(GATEWAY_ADDRESS)"
 	@echo "  health:  http://$(GATEWAY_ADDRESS)/readyz"
-	@echo "  API:     http://$(GATEWAY_ADDRESS)/api/v1/profiles"
-	@echo "  sign in:  http://$(GATEWAY_ADDRESS)/sign-in   as pc.khan / concord-demo-password (more users above)"
+	@echo "  sign in: http://$(GATEWAY_ADDRESS)/sign-in   as pc.khan / concord-demo-password (more users above),"
+	@echo "           then search profiles (try: Avery, Okafor, Elsie Marsh) at http://$(GATEWAY_ADDRESS)/profiles"
+	@echo "  API:     http://$(GATEWAY_ADDRESS)/api/v1/profiles   reference: http://$(GATEWAY_ADDRESS)/api/docs"
 	@echo "  processes: $(BIN)/concord status    logs: var/log/    stop: make stop"
 
 stop:
