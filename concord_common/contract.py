@@ -30,6 +30,13 @@ REF_PREFIX = "#/components/schemas/"
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
+class Described(Schema):
+    """Base of the schemas that only describe an answer built elsewhere, for the API document: nothing
+    loads or dumps with them, and answers may gain fields (unknown = EXCLUDE)."""
+    class Meta:
+        unknown = EXCLUDE
+
+
 def ref(name: str) -> dict:
     """A reference to another schema of the same service (for a field's metadata)."""
     return {"$ref": REF_PREFIX + name}
@@ -133,20 +140,14 @@ def _schema_key(plugin, schema):
 
 
 # -- the record-access contract (concord_common/access), shared by profiles, families and cases ----------
-class OwnerSchema(Schema):
+class OwnerSchema(Described):
     """The lead organisation and team of a record."""
-    class Meta:
-        unknown = EXCLUDE
-
     organisation_id = fields.String(metadata={"format": "uuid"})
     team_id = fields.String(metadata={"format": "uuid"})
 
 
-class GrantViewSchema(Schema):
+class GrantViewSchema(Described):
     """A grant of access to a record."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.String(metadata={"format": "uuid"})
     grantee_type = fields.String(metadata={"enum": ["user", "team", "organisation"]})
     grantee_id = fields.String()
@@ -161,30 +162,21 @@ class GrantViewSchema(Schema):
     status = fields.String(metadata={"enum": ["active", "expired", "revoked"]})
 
 
-class AccessListSchema(Schema):
+class AccessListSchema(Described):
     """Who leads a record and who else may see it (for the lead team and those with edit access)."""
-    class Meta:
-        unknown = EXCLUDE
-
     owner = fields.Nested(OwnerSchema)
     restricted = fields.Boolean()
     grants = fields.List(fields.Nested(GrantViewSchema))
 
 
-class RestrictedSchema(Schema):
+class RestrictedSchema(Described):
     """A record's restriction after a change."""
-    class Meta:
-        unknown = EXCLUDE
-
     owner = fields.Nested(OwnerSchema)
     restricted = fields.Boolean()
 
 
-class WhySchema(Schema):
+class WhySchema(Described):
     """Why the caller can (or cannot) see a record, in plain words; never reveals that it exists."""
-    class Meta:
-        unknown = EXCLUDE
-
     can_view = fields.Boolean()
     can_edit = fields.Boolean()
     can_share = fields.Boolean()
@@ -193,20 +185,14 @@ class WhySchema(Schema):
     restricted = fields.Boolean()
 
 
-class RecordRefSchema(Schema):
+class RecordRefSchema(Described):
     """A record by type and id."""
-    class Meta:
-        unknown = EXCLUDE
-
     type = fields.String(metadata={"enum": ["profile", "family", "case"]})
     id = fields.String(metadata={"format": "uuid"})
 
 
-class BreakGlassSchema(Schema):
+class BreakGlassSchema(Described):
     """Emergency view access, for a limited time."""
-    class Meta:
-        unknown = EXCLUDE
-
     record = fields.Nested(RecordRefSchema)
     level = fields.String(metadata={"enum": ["view"]})
     expires_at = fields.DateTime()

@@ -3,6 +3,8 @@ from datetime import date, datetime, time, timezone
 
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema)
 
+from concord_common.contract import Described
+
 
 class ActorSchema(Schema):
     class Meta:
@@ -140,19 +142,13 @@ def entry_view(row) -> dict:
 
 # -- the API document (concord_common.contract): answers built by hand (entry_view, verification, usage) ------
 # Descriptive only: nothing loads or dumps with these. Answers may gain fields, so unknown = EXCLUDE.
-class EntryRecordSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class EntryRecordSchema(Described):
     type = fields.String()
     id = fields.String()
 
 
-class AuditEntrySchema(Schema):
+class AuditEntrySchema(Described):
     """One audit entry: who did what to which record, when; `hash` chains it to the entry before."""
-    class Meta:
-        unknown = EXCLUDE
-
     seq = fields.Integer()
     at = fields.DateTime()
     recorded_at = fields.DateTime()
@@ -176,27 +172,18 @@ class AuditEntrySchema(Schema):
     hash = fields.String()
 
 
-class AuditPageSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class AuditPageSchema(Described):
     items = fields.List(fields.Nested(AuditEntrySchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class ChainProblemSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ChainProblemSchema(Described):
     seq = fields.Integer()
     problem = fields.String()
 
 
-class VerificationSchema(Schema):
+class VerificationSchema(Described):
     """The audit hash chain recomputed and held against the signed checkpoints."""
-    class Meta:
-        unknown = EXCLUDE
-
     ok = fields.Boolean()
     entries = fields.Integer()
     head = fields.String(allow_none=True)
@@ -206,11 +193,8 @@ class VerificationSchema(Schema):
     problems = fields.List(fields.Nested(ChainProblemSchema))
 
 
-class UsageSchema(Schema):
+class UsageSchema(Described):
     """Who used the system, how much: totals, per user, per period and per organisation."""
-    class Meta:
-        unknown = EXCLUDE
-
     organisation_id = fields.String(allow_none=True)
     from_ = fields.DateTime(data_key="from")
     to = fields.DateTime()

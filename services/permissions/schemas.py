@@ -9,6 +9,7 @@ from datetime import timezone
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from concord_common import clock
+from concord_common.contract import Described
 from concord_common.errors import MalformedRequest, ValidationFailed, validation_errors
 
 from services.permissions.models import (ACCESS_LEVELS, ACCESS_REQUEST_STATUSES, CONSENT_STATUSES,
@@ -344,21 +345,15 @@ class ClientTokenRequestSchema(Schema):
     scope = fields.String(metadata={"example": "profiles:read profiles:write"})
 
 
-class TeamPlaceViewSchema(Schema):
+class TeamPlaceViewSchema(Described):
     """A team someone is in, and their role there."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     name = fields.String()
     role = fields.String(validate=validate.OneOf(TEAM_ROLES))
 
 
-class MeSchema(Schema):
+class MeSchema(Described):
     """The caller. A partner system (`kind: client`) has `client_id` and `scopes` instead of teams and roles."""
-    class Meta:
-        unknown = EXCLUDE
-
     kind = fields.String(validate=validate.OneOf(["user", "client", "system"]))
     id = fields.UUID()
     username = fields.String()
@@ -372,32 +367,23 @@ class MeSchema(Schema):
     scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)))
 
 
-class SessionViewSchema(Schema):
+class SessionViewSchema(Described):
     """A new session: send `token` as `Authorization: Bearer <token>` until `expires_at` (or sign-out)."""
-    class Meta:
-        unknown = EXCLUDE
-
     token = fields.String()
     expires_at = UtcDateTime()
     user = fields.Nested(MeSchema)
 
 
-class ClientTokenSchema(Schema):
+class ClientTokenSchema(Described):
     """An access token for a partner system (OAuth 2 client credentials)."""
-    class Meta:
-        unknown = EXCLUDE
-
     access_token = fields.String()
     token_type = fields.String(validate=validate.OneOf(["Bearer"]))
     expires_in = fields.Integer(metadata={"description": "Seconds."})
     scope = fields.String()
 
 
-class ApiClientCreatedSchema(Schema):
+class ApiClientCreatedSchema(Described):
     """A new API client. `client_secret` is shown this once and never stored in the clear."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     client_id = fields.String()
     client_secret = fields.String()
@@ -406,10 +392,7 @@ class ApiClientCreatedSchema(Schema):
     scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)))
 
 
-class TeamSummarySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class TeamSummarySchema(Described):
     id = fields.UUID()
     name = fields.String()
 
@@ -423,18 +406,12 @@ class OrganisationViewSchema(OrganisationSchema):
     teams = fields.List(fields.Nested(TeamSummarySchema))
 
 
-class OrganisationPageSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class OrganisationPageSchema(Described):
     items = fields.List(fields.Nested(OrganisationViewSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class MemberViewSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class MemberViewSchema(Described):
     user_id = fields.UUID()
     username = fields.String()
     display_name = fields.String()
@@ -449,11 +426,8 @@ class TeamViewSchema(TeamSchema):
     members = fields.List(fields.Nested(MemberViewSchema))
 
 
-class MembershipSchema(Schema):
+class MembershipSchema(Described):
     """A user's place in a team."""
-    class Meta:
-        unknown = EXCLUDE
-
     team_id = fields.UUID()
     user_id = fields.UUID()
     role = fields.String(validate=validate.OneOf(TEAM_ROLES))
@@ -468,58 +442,40 @@ class UserViewSchema(UserSchema):
     teams = fields.List(fields.Nested(TeamPlaceViewSchema))
 
 
-class MfaEnrolmentSchema(Schema):
+class MfaEnrolmentSchema(Described):
     """A new TOTP secret: put it (or the otpauth URI, as a QR code) into an authenticator app, then confirm."""
-    class Meta:
-        unknown = EXCLUDE
-
     secret = fields.String()
     otpauth_uri = fields.String()
 
 
-class MfaConfirmedSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class MfaConfirmedSchema(Described):
     mfa_enabled = fields.Boolean()
 
 
-class NamedSchema(Schema):
+class NamedSchema(Described):
     """An organisation by id, with its name."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     name = fields.String(allow_none=True)
 
 
-class PersonSchema(Schema):
+class PersonSchema(Described):
     """A person, with their organisation."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     display_name = fields.String(allow_none=True)
     organisation_id = fields.UUID(allow_none=True)
     organisation_name = fields.String(allow_none=True)
 
 
-class TeamNamedSchema(Schema):
+class TeamNamedSchema(Described):
     """A team, with its organisation."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     name = fields.String(allow_none=True)
     organisation_id = fields.UUID(allow_none=True)
     organisation_name = fields.String(allow_none=True)
 
 
-class SharingAgreementViewSchema(Schema):
+class SharingAgreementViewSchema(Described):
     """A sharing agreement between organisations."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     name = fields.String()
     purpose = fields.String()
@@ -537,29 +493,20 @@ class SharingAgreementViewSchema(Schema):
     ended_at = UtcDateTime(allow_none=True)
 
 
-class SharingAgreementPageSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class SharingAgreementPageSchema(Described):
     items = fields.List(fields.Nested(SharingAgreementViewSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class RecordNamedSchema(Schema):
+class RecordNamedSchema(Described):
     """A record by type and id, with its display name."""
-    class Meta:
-        unknown = EXCLUDE
-
     type = fields.String(validate=validate.OneOf(RECORD_TYPES))
     id = fields.UUID()
     display_name = fields.String()
     is_person = fields.Boolean()
 
 
-class AccessDecisionSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class AccessDecisionSchema(Described):
     by = fields.Nested(PersonSchema, allow_none=True)
     at = UtcDateTime()
     level = fields.String(allow_none=True, validate=validate.OneOf(ACCESS_LEVELS))
@@ -568,20 +515,14 @@ class AccessDecisionSchema(Schema):
     grant_id = fields.UUID(allow_none=True)
 
 
-class AccessRequestOwnerSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class AccessRequestOwnerSchema(Described):
     team_id = fields.UUID()
     organisation_id = fields.UUID()
     team = fields.Nested(TeamNamedSchema)
 
 
-class AccessRequestViewSchema(Schema):
+class AccessRequestViewSchema(Described):
     """A request for access to a record, and its decision once made."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     status = fields.String(validate=validate.OneOf(ACCESS_REQUEST_STATUSES))
     direction = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
@@ -593,29 +534,20 @@ class AccessRequestViewSchema(Schema):
     decision = fields.Nested(AccessDecisionSchema, allow_none=True)
 
 
-class AccessRequestPageSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class AccessRequestPageSchema(Described):
     items = fields.List(fields.Nested(AccessRequestViewSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class TransferDecisionSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class TransferDecisionSchema(Described):
     by = fields.Nested(PersonSchema, allow_none=True)
     at = UtcDateTime()
     note = fields.String(allow_none=True)
     consent = fields.Nested(ConsentSchema, allow_none=True)
 
 
-class TransferViewSchema(Schema):
+class TransferViewSchema(Described):
     """A transfer of a record's lead to another team: pending until that team accepts."""
-    class Meta:
-        unknown = EXCLUDE
-
     id = fields.UUID()
     status = fields.String(validate=validate.OneOf(TRANSFER_STATUSES))
     direction = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
@@ -628,10 +560,7 @@ class TransferViewSchema(Schema):
     decision = fields.Nested(TransferDecisionSchema, allow_none=True)
 
 
-class TransferPageSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class TransferPageSchema(Described):
     items = fields.List(fields.Nested(TransferViewSchema))
     next_cursor = fields.String(allow_none=True)
 
