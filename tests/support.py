@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
@@ -202,3 +203,30 @@ def unique_surname() -> str:
     consonants, vowels = "BDFGJKLMNPRSTVZ", "aeiou"     # no H, W: metaphone drops them
     return "".join(random.choice(consonants if i == 0 else consonants.lower()) + random.choice(vowels)
                    for i in range(4)) + random.choice("nrstlk")
+
+
+@contextmanager
+def whole_system(amqp_uri, database_server, prefix, overrides: dict | None = None):
+    """The five services and the gateway in this process, on databases `<prefix>_*`, for a module's tests;
+    yields (gateway URL, the permissions service's config). `overrides`: {component: {setting: value}}."""
+    import eventlet
+    from nameko.runners import ServiceRunner
+
+    from concord_common.runner import service_class
+    from concord_common.settings import SERVICE_NAMES
+    overrides = overrides or {}
+    port = free_port()
+    configs = {name: config_for(name, amqp_uri, database_server, prefix, **overrides.get(name, {}))
+               for name in SERVICE_NAMES}
+    configs["gateway"] = config_for("gateway", amqp_uri, database_server, prefix,
+                                    WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", **overrides.get("gateway", {}))
+    runners = []
+    try:
+        for name, config in configs.items():        # the gateway last: the services answer by then
+            runner = ServiceRunner(config)
+            runner.add_service(service_class(name))
+            runner.start()
+            runners.append(runner)
+        yield f"http://127.0.0.1:{port}", configs["permissions"]
+    finally:
+        list(eventlet.GreenPool().imap(lambda r: r.stop(), runners))

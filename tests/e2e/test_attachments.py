@@ -57,29 +57,11 @@ EVERY_TYPE = [
 @pytest.fixture(scope="module")
 def system_module(request):
     """The whole system in this process, once for the module, with small attachment limits."""
-    from nameko.runners import ServiceRunner
-
-    from concord_common.runner import service_class
-    from concord_common.settings import SERVICE_NAMES
-    amqp_uri = request.getfixturevalue("amqp_uri")
-    server = request.getfixturevalue("database_server")
-    prefix = request.getfixturevalue("database_prefix") + "_attach"
-    runners = []
-    for name in SERVICE_NAMES:
-        extra = {"ATTACHMENT_MAX_BYTES": SERVICE_LIMIT} if name == "profiles" else {}
-        runner = ServiceRunner(support.config_for(name, amqp_uri, server, prefix, **extra))
-        runner.add_service(service_class(name))
-        runner.start()
-        runners.append(runner)
-    port = support.free_port()
-    gateway = ServiceRunner(support.config_for("gateway", amqp_uri, server, prefix, ATTACHMENT_MAX_BYTES=GATEWAY_LIMIT,
-                                               WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
-    gateway.add_service(service_class("gateway"))
-    gateway.start()
-    runners.append(gateway)
-    yield f"http://127.0.0.1:{port}", support.config_for("permissions", amqp_uri, server, prefix)
-    import eventlet
-    list(eventlet.GreenPool().imap(lambda r: r.stop(), runners))
+    with support.whole_system(request.getfixturevalue("amqp_uri"), request.getfixturevalue("database_server"),
+                              request.getfixturevalue("database_prefix") + "_attach",
+                              {"profiles": {"ATTACHMENT_MAX_BYTES": SERVICE_LIMIT},
+                               "gateway": {"ATTACHMENT_MAX_BYTES": GATEWAY_LIMIT}}) as system:
+        yield system
 
 
 @pytest.fixture(scope="module")

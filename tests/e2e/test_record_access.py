@@ -91,31 +91,12 @@ def world(request):
 
 
 @pytest.fixture(scope="module")
-def system_module(request, tmp_path_factory):
+def system_module(request):
     """The whole system in this process, once for the module."""
-    from nameko.runners import ServiceRunner
-
-    from concord_common.runner import service_class
-    from concord_common.settings import SERVICE_NAMES
     from tests import support
-    amqp_uri = request.getfixturevalue("amqp_uri")
-    server = request.getfixturevalue("database_server")
-    prefix = request.getfixturevalue("database_prefix") + "_matrix"
-    runners = []
-    for name in SERVICE_NAMES:
-        runner = ServiceRunner(support.config_for(name, amqp_uri, server, prefix))
-        runner.add_service(service_class(name))
-        runner.start()
-        runners.append(runner)
-    port = support.free_port()
-    gateway = ServiceRunner(support.config_for("gateway", amqp_uri, server, prefix,
-                                               WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))
-    gateway.add_service(service_class("gateway"))
-    gateway.start()
-    runners.append(gateway)
-    yield f"http://127.0.0.1:{port}", support.config_for("permissions", amqp_uri, server, prefix)
-    import eventlet
-    list(eventlet.GreenPool().imap(lambda r: r.stop(), runners))
+    with support.whole_system(request.getfixturevalue("amqp_uri"), request.getfixturevalue("database_server"),
+                              request.getfixturevalue("database_prefix") + "_matrix") as system:
+        yield system
 
 
 def act(api, action, world):
