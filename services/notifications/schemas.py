@@ -1,6 +1,8 @@
 """The notifications contract: what a reader gets."""
 from marshmallow import Schema, fields
 
+from concord_common.contract import Described
+
 
 class NotificationSchema(Schema):
     id = fields.String()
@@ -13,10 +15,7 @@ class NotificationSchema(Schema):
 
 
 # -- the API document (concord_common.contract): what my_notifications answers, described --------------------
-class NotificationRefSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class NotificationRefSchema(Described):
     type = fields.String()
     id = fields.String()
 
@@ -31,10 +30,7 @@ class NotificationViewSchema(NotificationSchema):
     read = fields.Boolean()
 
 
-class NotificationPageSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class NotificationPageSchema(Described):
     items = fields.List(fields.Nested(NotificationViewSchema))
     next_cursor = fields.String(allow_none=True)
 

@@ -4,6 +4,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from concord_common.access.schemas import ConsentSchema
+from concord_common.contract import Described, ref
 from services.profiles import identifiers as ids
 
 FLAGS = ("vulnerable_adult", "dementia", "hate_crime_victim", "domestic_abuse", "gang_associated", "cse_risk",
@@ -301,24 +302,17 @@ class AttachmentListSchema(Schema):
 
 
 # -- the API document (concord_common.contract): answers logic.py builds by hand, described ----------------
-# Descriptive only: nothing loads or dumps with these. Answers may gain fields, so unknown = "exclude".
-from concord_common.contract import ref  # noqa: E402
+# Descriptive only (concord_common.contract.Described): nothing loads or dumps with these.
 
 
-class RecordOwnerSchema(Schema):
+class RecordOwnerSchema(Described):
     """The lead organisation and team of a record."""
-    class Meta:
-        unknown = "exclude"
-
     organisation_id = fields.UUID()
     team_id = fields.UUID()
 
 
-class FlagViewSchema(Schema):
+class FlagViewSchema(Described):
     """A flag on a person: who set it, when, and its detail (text; for dementia, Herbert Protocol details)."""
-    class Meta:
-        unknown = "exclude"
-
     flag = fields.String(validate=validate.OneOf(FLAGS))
     detail = fields.Raw(allow_none=True, metadata={"oneOf": [{"type": "string", "nullable": True},
                                                              ref("HerbertProtocol")]})
@@ -326,30 +320,21 @@ class FlagViewSchema(Schema):
     set_at = fields.DateTime(allow_none=True)
 
 
-class PhotoSchema(Schema):
+class PhotoSchema(Described):
     """A person's photo: their newest attachment of kind `photo`."""
-    class Meta:
-        unknown = "exclude"
-
     attachment_id = fields.UUID()
     download = fields.String(metadata={"description": "The path to GET the image from."})
 
 
-class MatchReasonSchema(Schema):
+class MatchReasonSchema(Described):
     """One reason for (or against) two profiles being the same."""
-    class Meta:
-        unknown = "exclude"
-
     code = fields.String(metadata={"description": "e.g. same_nhs_number, name_and_date_of_birth, "
                                                   "different_date_of_birth"})
     description = fields.String()
 
 
-class MatchSchema(Schema):
+class MatchSchema(Described):
     """A likely duplicate, with a score (0 to 1) and the reasons a practitioner can check."""
-    class Meta:
-        unknown = "exclude"
-
     profile = fields.Raw(metadata={"oneOf": [ref("Profile"), ref("Signpost")]})
     score = fields.Float()
     reasons = fields.List(fields.Nested(MatchReasonSchema))
@@ -383,18 +368,12 @@ class ProfileViewSchema(ProfileSchema):
         "description": "Only in the answer to a create: profiles that may be the same person."})
 
 
-class InvolvedOrganisationSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class InvolvedOrganisationSchema(Described):
     organisation_id = fields.UUID()
 
 
-class SignpostSchema(Schema):
+class SignpostSchema(Described):
     """A profile the caller may not see: who is involved, and where to ask for access."""
-    class Meta:
-        unknown = "exclude"
-
     id = fields.UUID()
     access = fields.String(validate=validate.OneOf(["signpost"]))
     kind = fields.String(validate=validate.OneOf(["person", "premises"]))
@@ -403,28 +382,19 @@ class SignpostSchema(Schema):
     request_access = fields.String(metadata={"description": "The path to POST an access request to."})
 
 
-class ProfilePageSchema(Schema):
+class ProfilePageSchema(Described):
     """A page of search results: full profiles and signposts."""
-    class Meta:
-        unknown = "exclude"
-
     items = fields.List(fields.Raw(metadata={"oneOf": [ref("Profile"), ref("Signpost")]}))
     next_cursor = fields.String(allow_none=True)
 
 
-class MatchPageSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class MatchPageSchema(Described):
     items = fields.List(fields.Nested(MatchSchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class HistoryEntrySchema(Schema):
+class HistoryEntrySchema(Described):
     """One field change: who, when, before and after."""
-    class Meta:
-        unknown = "exclude"
-
     at = fields.DateTime()
     by = fields.String(allow_none=True)
     field = fields.String()
@@ -433,30 +403,21 @@ class HistoryEntrySchema(Schema):
     profile_id = fields.UUID(metadata={"description": "Whose change (a survivor shows its merged profiles' too)."})
 
 
-class HistoryPageSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class HistoryPageSchema(Described):
     items = fields.List(fields.Nested(HistoryEntrySchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class FamilyMemberViewSchema(Schema):
+class FamilyMemberViewSchema(Described):
     """A member of a family; a member the caller may not see shows as a signpost."""
-    class Meta:
-        unknown = "exclude"
-
     profile_id = fields.UUID()
     role = fields.String(validate=validate.OneOf(FAMILY_ROLES))
     display_name = fields.String(allow_none=True)
     access = fields.String(validate=validate.OneOf(["full", "signpost"]))
 
 
-class FamilyViewSchema(Schema):
+class FamilyViewSchema(Described):
     """A family or household unit."""
-    class Meta:
-        unknown = "exclude"
-
     id = fields.UUID()
     name = fields.String()
     members = fields.List(fields.Nested(FamilyMemberViewSchema))
@@ -473,19 +434,13 @@ class ProfileFamilySchema(FamilyViewSchema):
     role = fields.String(validate=validate.OneOf(FAMILY_ROLES))
 
 
-class ProfileFamiliesPageSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class ProfileFamiliesPageSchema(Described):
     items = fields.List(fields.Nested(ProfileFamilySchema))
     next_cursor = fields.String(allow_none=True)
 
 
-class AttachmentViewSchema(Schema):
+class AttachmentViewSchema(Described):
     """A document or photo on a profile (metadata; GET `download` for the bytes)."""
-    class Meta:
-        unknown = "exclude"
-
     id = fields.UUID()
     profile_id = fields.UUID()
     filename = fields.String()
@@ -499,10 +454,7 @@ class AttachmentViewSchema(Schema):
     download = fields.String()
 
 
-class AttachmentPageSchema(Schema):
-    class Meta:
-        unknown = "exclude"
-
+class AttachmentPageSchema(Described):
     items = fields.List(fields.Nested(AttachmentViewSchema))
     next_cursor = fields.String(allow_none=True)
 
@@ -514,11 +466,8 @@ class AttachmentFormSchema(Schema):
     description = fields.String(validate=validate.Length(max=2000))
 
 
-class MergeViewSchema(Schema):
+class MergeViewSchema(Described):
     """A merge of a duplicate into a survivor (and its undoing)."""
-    class Meta:
-        unknown = "exclude"
-
     id = fields.UUID()
     survivor_id = fields.UUID()
     duplicate_id = fields.UUID()
@@ -533,11 +482,8 @@ class MergedProfileSchema(ProfileViewSchema):
     merge = fields.Nested(MergeViewSchema)
 
 
-class UnmergedSchema(Schema):
+class UnmergedSchema(Described):
     """Both profiles after a merge is undone, and the merge."""
-    class Meta:
-        unknown = "exclude"
-
     survivor = fields.Nested(ProfileViewSchema)
     duplicate = fields.Nested(ProfileViewSchema)
     merge = fields.Nested(MergeViewSchema)
