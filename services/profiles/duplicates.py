@@ -59,7 +59,7 @@ def profile_matches(uow, profile_id, params) -> dict:
     records.require(uow.caller, access, "view")
     if row.kind != "person" or row.merged_into:
         return {"items": [], "next_cursor": None}
-    subject = matching.subject_of(_dump_one(uow.session, uow.session.get(Profile, row.id)))
+    subject = matching.subject_of(_dump_one(uow.session, row))      # the row already read
     return {"items": _match_items(uow, subject, criteria["limit"], criteria["min_score"]), "next_cursor": None}
 
 
