@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from concord_common.errors import MalformedRequest, TooManyRequests, ValidationFailed
+from concord_common.sizes import human_size
 from gateway.http import api, json_response
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -44,13 +45,6 @@ def max_upload_body(service) -> int:
 
 def _timeout(service) -> float:
     return float(service.rpc.config.get("ATTACHMENT_RPC_TIMEOUT") or DEFAULT_RPC_TIMEOUT)
-
-
-def human_size(size: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:g} {unit}"
-    return f"{size} bytes"
 
 
 def _too_large(max_bytes: int) -> ValidationFailed:

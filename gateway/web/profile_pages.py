@@ -16,7 +16,8 @@ import eventlet
 from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from gateway.routes.attachments import human_size, max_file_bytes
+from concord_common.sizes import human_size
+from gateway.routes.attachments import max_file_bytes
 from gateway.web.profile_forms import (CREATE_ORDER, SEARCH_LABELS, SEARCH_ORDER, Errors, create_field,
                                        date_from_parts, first_message, friendly, safe_return, valid_uuid,
                                        with_params)

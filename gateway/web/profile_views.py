@@ -12,8 +12,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from concord_common.errors import ConcordError, Forbidden, NotFound, Unauthenticated
+from concord_common.sizes import human_size
 from gateway.http import api
-from gateway.routes.attachments import human_size
 from gateway.web.pages import PAGE_HEADERS
 
 LONDON = ZoneInfo("Europe/London")

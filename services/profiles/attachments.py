@@ -21,6 +21,7 @@ from sqlalchemy import select
 from concord_common import clock
 from concord_common.access import records
 from concord_common.errors import MalformedRequest, NotFound, ValidationFailed, load_or_fail
+from concord_common.sizes import human_size
 from services.profiles import sniffing
 from services.profiles.logic import PROFILE, _active_merges
 from services.profiles.models import Attachment, AttachmentContent, History, Profile
@@ -39,13 +40,6 @@ _UNSAFE_IN_NAMES = re.compile(r'[<>:"/\\|?*]')
 
 def _invalid(field, message):
     return ValidationFailed("One or more fields are invalid.", {field: [message]})
-
-
-def human_size(size: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:g} {unit}"
-    return f"{size} bytes"
 
 
 def download_url(profile_id, attachment_id) -> str:
