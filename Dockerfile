@@ -21,7 +21,8 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps --no-build-isolation -e . \
     && useradd --system --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin concord \
-    && mkdir -p /var/lib/concord/checkpoints && chown concord /var/lib/concord/checkpoints
+    && mkdir -p /var/lib/concord/checkpoints /var/lib/concord/mail \
+    && chown concord /var/lib/concord/checkpoints /var/lib/concord/mail
 
 # The code belongs to root and is read-only for the process; logs go to stdout.
 USER concord

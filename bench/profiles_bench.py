@@ -19,6 +19,10 @@
 4. Duplicate matching through the gateway, S of each: `GET …/matches` on profiles that have a seeded
    near-duplicate (found = it is listed), and `POST /api/v1/profiles` of a person like a sample with a typo
    in the given name and the same date of birth (found = the sample is in `possible_duplicates`).
+Then (issue 18) a profile read, a name search and a misspelt-name search through the gateway, each interleaved with
+the same statements as plain SQL (bench/sql_floor.py: captured from the service's own logic, replayed on one
+connection) with the ratio at p50; and (issue 15) `POST /api/v1/mash/referrals` about a person given by name and
+date of birth, by a MASH practitioner (found = linked to the sample the near-duplicate was made from).
 Everything it creates is removed afterwards (unless --keep).
 """
 import importlib.util
@@ -29,8 +33,11 @@ HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("concord_bench_run", HERE / "run.py")
 bench_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_run)     # monkey-patches eventlet, as our processes do
+sys.path.insert(0, str(HERE))
+import sql_floor  # noqa: E402
 
 import argparse  # noqa: E402
+import collections  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
@@ -41,11 +48,11 @@ from datetime import date, timedelta  # noqa: E402
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 from faker import Faker  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from concord_common import demo  # noqa: E402
-from concord_common.context import SYSTEM  # noqa: E402
+from concord_common import demo, demo_mash  # noqa: E402
+from concord_common.context import Caller  # noqa: E402
+from services.profiles import profiles as profiles_logic, search  # noqa: E402
 from services.profiles.identifiers import nhs_check_digit  # noqa: E402
 
 RESULTS = HERE / "results" / "profiles_latest.json"
@@ -265,9 +272,10 @@ def measure(base_url, token, seeder: Seeder, searches: int, rng) -> dict:
     return figures
 
 
-def _timed_figures(timings, found, what) -> dict:
+def _timed_figures(timings, found, what, out_of=None) -> dict:
+    """Percentiles of `timings` and how often the sought profile was found, of `out_of` (default: every try)."""
     figures = {"count": len(timings), **{k: round(v, 1) for k, v in bench_run.percentiles(timings).items()},
-               "found_rate": round(found / max(1, len(timings)), 3)}
+               "found_rate": round(found / max(1, len(timings) if out_of is None else out_of), 3)}
     print(f"  {what:28} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
           f"p99 {figures['p99_ms']:7.1f} ms  found {figures['found_rate']:6.1%}", flush=True)
     return figures
@@ -298,20 +306,90 @@ def measure_duplicates(base_url, token, seeder: Seeder, count: int, rng) -> dict
     return figures
 
 
+def caller_of(me: dict) -> Caller:
+    """The caller the gateway signs for this person (what the service's logic sees), from GET /api/v1/me."""
+    return Caller(kind="user", id=me["id"], organisation_id=me["organisation_id"],
+                  teams=tuple({"id": team["id"], "role": team.get("role", "practitioner")} for team in me["teams"]),
+                  roles=tuple(me.get("roles") or ()), display_name=me.get("display_name"))
+
+
+def measure_against_floor(base_url, token, caller, database_url, seeder: Seeder, count: int, rng) -> dict:
+    """Issue 18's reads beside their floor, interleaved: for each sample, the service's logic is run once in this
+    process to capture its statements (untimed; it also warms the same pages), then GET through the gateway and the
+    same statements replayed as plain SQL on one connection (bench/sql_floor.py) are timed one after the other."""
+    headers = {"Authorization": f"Bearer {token}"}
+    reads = {
+        "profile": (lambda s: f"/api/v1/profiles/{s[5]}", profiles_logic.get_profile, lambda s: (s[5],)),
+        "name_search": (lambda s: f"/api/v1/profiles?q={s[0]} {s[1]}", search.search_profiles,
+                        lambda s: ({"q": f"{s[0]} {s[1]}"},)),
+        "misspelt_name_search": (None, search.search_profiles, None),
+    }
+    figures = {}
+    with requests.Session() as session, psycopg.connect(database_url) as conn:
+        for read, (path_of, logic, args_of) in reads.items():
+            gateway, floor = [], []
+            for number, sample in enumerate(rng.sample(seeder.samples, min(count + 10, len(seeder.samples)))):
+                if read == "misspelt_name_search":
+                    words = f"{typo(rng, sample[0])} {typo(rng, sample[1])}"
+                    path, args = f"/api/v1/profiles?q={words}", ({"q": words},)
+                else:
+                    path, args = path_of(sample), args_of(sample)
+                statements = sql_floor.capture(database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                               "profiles", caller, logic, *args)
+                before = time.perf_counter()
+                bench_run.expect(session.get(base_url + path, headers=headers, timeout=60), 200)
+                middle = time.perf_counter()
+                sql_floor.replay(conn, statements)
+                after = time.perf_counter()
+                if number >= 10:                       # the first ten warm up
+                    gateway.append(middle - before)
+                    floor.append(after - middle)
+            g, f = bench_run.percentiles(gateway), bench_run.percentiles(floor)
+            figures[read] = {"gateway": {k: round(v, 1) for k, v in g.items()},
+                             "sql": {k: round(v, 2) for k, v in f.items()},
+                             "ratio_p50": round(g["p50_ms"] / f["p50_ms"], 2), "statements": len(statements)}
+            print(f"  {read:21} gateway p50 {g['p50_ms']:6.1f}  p95 {g['p95_ms']:6.1f}  p99 {g['p99_ms']:6.1f} ms  |  "
+                  f"SQL p50 {f['p50_ms']:6.2f}  p95 {f['p95_ms']:6.2f}  p99 {f['p99_ms']:6.2f} ms  "
+                  f"(×{figures[read]['ratio_p50']} at p50, {len(statements)} statements)", flush=True)
+    return figures
+
+
+def measure_referrals(base_url, token, seeder: Seeder, count: int, rng) -> dict:
+    """POST /api/v1/mash/referrals about a person given by name and date of birth (not by profile): the cases
+    service asks the profiles service for the best match among the 1M (the duplicate check) and links it, or
+    creates the person. Half are a recorded sample by name and date of birth (found = linked to it, not to a
+    namesake), half a person nobody recorded (a new profile each). Referred by a practitioner of the MASH, who sees the link made."""
+    headers = {"Authorization": f"Bearer {token}"}
+    timings, matched, found, linked = [], 0, 0, collections.Counter()
+    samples = rng.sample(seeder.samples, min(count, len(seeder.samples)))
+    with requests.Session() as session:
+        for number, sample in enumerate(samples):
+            known = number % 2 == 0
+            subject = ({"given_name": sample[0], "family_name": sample[1], "date_of_birth": sample[2]}
+                       if known else {"given_name": f"Unrecorded{number}", "family_name": sample[1],
+                                      "date_of_birth": sample[2]})
+            body = {"subject": subject, "category": "child", "concerns": "Bench referral: concerns as reported.",
+                    "referrer": {"name": "Bench Referrer", "organisation": "Bench School", "contact": "0113 000 0000"}}
+            before = time.perf_counter()
+            response = session.post(f"{base_url}/api/v1/mash/referrals", json=body, headers=headers, timeout=60)
+            timings.append(time.perf_counter() - before)
+            made = bench_run.expect(response, 201)
+            linked[("known " if known else "new ") + made["subject"]["linked"]] += 1
+            if known:
+                matched += 1
+                found += made["subject"]["profile_id"] == sample[5]
+    figures = _timed_figures(timings, found, "POST /mash/referrals (duplicate check)", out_of=matched)
+    figures["matched_samples"], figures["linked"] = matched, dict(linked)
+    print(f"  linked: {dict(linked)}; recorded people linked to themselves: {figures['found_rate']:.1%}", flush=True)
+    return figures
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     cluster = bench_run.Cluster()
     try:
-        cluster.open()
-        for service in bench_run.SERVICE_NAMES:
-            cluster.start(service)
-        cluster.start("gateway")
-        print(f"starting {len(cluster.processes)} processes (logs: {cluster.log_dir}) …", flush=True)
-        cluster.wait_until(cluster.gateway_ready, "GET /readyz to answer 200")
-        with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data={"caller": SYSTEM.to_json()},
-                             timeout=60) as rpc:
-            rpc.permissions.seed_demo()
+        cluster.start_all()
         token = bench_run.expect(requests.post(f"{cluster.gateway_url}/api/v1/sessions", json={
             "username": demo.DEMO_SIGN_IN, "password": demo.DEMO_PASSWORD}, timeout=30), 201)["token"]
         me = bench_run.expect(requests.get(f"{cluster.gateway_url}/api/v1/me",
@@ -326,7 +404,14 @@ def main(argv=None) -> int:
         searches = measure(cluster.gateway_url, token, seeder, args.searches, rng)
         print("measuring duplicate matching through the gateway …", flush=True)
         duplicates = measure_duplicates(cluster.gateway_url, token, seeder, args.searches, rng)
-        figures = {"seeded": seeded, "searches": searches, "duplicates": duplicates,
+        print("measuring reads beside their direct-SQL floor (interleaved) …", flush=True)
+        floors = measure_against_floor(cluster.gateway_url, token, caller_of(me),
+                                       url.render_as_string(hide_password=False), seeder, args.searches, rng)
+        print("measuring MASH referrals about people given by name (the duplicate check) …", flush=True)
+        mash_token = bench_run.expect(requests.post(f"{cluster.gateway_url}/api/v1/sessions", json={
+            "username": demo_mash.WORKER, "password": demo.DEMO_PASSWORD}, timeout=30), 201)["token"]
+        duplicates["mash_referral"] = measure_referrals(cluster.gateway_url, mash_token, seeder, args.searches, rng)
+        figures = {"seeded": seeded, "searches": searches, "duplicates": duplicates, "against_floor": floors,
                    "load_average": list(__import__("os").getloadavg())}
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(figures, indent=2))

@@ -35,11 +35,12 @@ from pathlib import Path  # noqa: E402
 from urllib.parse import quote, urlsplit, urlunsplit  # noqa: E402
 
 import requests  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from concord_common.context import SYSTEM  # noqa: E402
+from concord_common import trust  # noqa: E402
+from concord_common.context import SYSTEM, Caller  # noqa: E402
+from concord_common.signed_rpc import signed_rpc  # noqa: E402
 from gateway.auth import caller_from_principal  # noqa: E402
 from concord_common.rpc import count_consumers  # noqa: E402
 from concord_common.settings import SERVICE_NAMES  # noqa: E402
@@ -116,7 +117,15 @@ class Cluster:
         self.database_url = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         self.gateway_address = f"127.0.0.1:{free_port()}"
         self.log_dir = Path(tempfile.mkdtemp(prefix="concord-bench-"))
+        self.keys_dir = self.log_dir / "keys"           # this cluster's own signing keys (docs/security.md)
+        trust.init_keys(self.keys_dir)
         self.processes: list[Process] = []
+
+    def rpc(self, caller: Caller = SYSTEM, timeout: float = 60):
+        """Signed RPC into the cluster: the system as the operators' CLI signs it, a person as the gateway does."""
+        issuer = trust.OPERATOR if caller.kind == "system" else trust.GATEWAY
+        keyring = trust.keyring_for({"KEYS_DIR": str(self.keys_dir)}, issuer, verifies=False)
+        return signed_rpc({"AMQP_URI": self.amqp_uri}, keyring, caller, timeout=timeout)
 
     @property
     def gateway_url(self) -> str:
@@ -126,9 +135,21 @@ class Cluster:
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, self.amqp_user, ".*", ".*", ".*")
 
+    def start_all(self) -> None:
+        """One process of every service and the gateway, ready, with the demo directory loaded."""
+        self.open()
+        for service in SERVICE_NAMES:
+            self.start(service)
+        self.start("gateway")
+        print(f"starting {len(self.processes)} processes (logs: {self.log_dir}) …", flush=True)
+        self.wait_until(self.gateway_ready, "GET /readyz to answer 200")
+        with self.rpc(SYSTEM) as rpc:
+            rpc.permissions.seed_demo()
+
     def environment(self) -> dict:
         env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url,
-                   DATABASE_PREFIX=self.prefix, GATEWAY_ADDRESS=self.gateway_address)
+                   DATABASE_PREFIX=self.prefix, GATEWAY_ADDRESS=self.gateway_address,
+                   CONCORD_KEYS_DIR=str(self.keys_dir))
         env.pop("OPS_PORT", None)
         return env
 
@@ -337,22 +358,13 @@ def bench_http(base_url: str, args) -> dict:
 
 
 def run(cluster: Cluster, args) -> dict:
-    cluster.open()
-    for service in SERVICE_NAMES:
-        cluster.start(service)
-    cluster.start("gateway")
-    print(f"starting {len(cluster.processes)} processes (logs: {cluster.log_dir}) …", flush=True)
-    cluster.wait_until(cluster.gateway_ready, "GET /readyz to answer 200")
-
+    cluster.start_all()                 # with the demo directory: everything runs as a demo practitioner
     figures = {}
-    system = {"caller": SYSTEM.to_json()}
-    with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data=system, timeout=60) as rpc:
-        rpc.permissions.seed_demo()     # the demo directory: everything runs as a demo practitioner
+    with cluster.rpc(SYSTEM) as rpc:
         sign_in(cluster.gateway_url)
         principal = rpc.permissions.resolve_token(AUTH["Authorization"].split(" ", 1)[1])
     # RPC calls carry the practitioner as the gateway would: records are only theirs to read.
-    practitioner = {"caller": caller_from_principal(principal).to_json()}
-    with ClusterRpcProxy({"AMQP_URI": cluster.amqp_uri}, context_data=practitioner, timeout=30) as rpc:
+    with cluster.rpc(caller_from_principal(principal), timeout=30) as rpc:
         profile_id = rpc.profiles.create_profile(PERSON)["id"]
         print("measuring RPC, one profiles replica …", flush=True)
         figures["rpc_1_replica"] = bench_rpc(rpc, profile_id, args)
@@ -391,8 +403,8 @@ def rpc_rows(title: str, figures: dict, args) -> list[str]:
 def report(figures: dict, args) -> str:
     http, workers = figures["http"], args.concurrency
     lines = [f"  {'':<52}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'per s':>10}",
-             *rpc_rows("RPC via ClusterRpcProxy, 1 profiles replica", figures["rpc_1_replica"], args),
-             *rpc_rows("RPC via ClusterRpcProxy, 2 profiles replicas", figures["rpc_2_replicas"], args),
+             *rpc_rows("RPC (signed, as the gateway calls), 1 profiles replica", figures["rpc_1_replica"], args),
+             *rpc_rows("RPC (signed, as the gateway calls), 2 profiles replicas", figures["rpc_2_replicas"], args),
              "HTTP via gateway, keep-alive (2 profiles replicas)",
              row(f"POST /api/v1/profiles      sequential x{args.requests}", http["post_profile"]),
              row(f"GET  /api/v1/profiles/{{id}} sequential x{args.requests}", http["get_profile"]),

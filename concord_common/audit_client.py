@@ -1,14 +1,12 @@
 """What the gateway and the operators' CLI share about reading the audit log.
 
 No audit logic lives here (the audit service decides who may read what); only
-the URL words for record kinds and how a page of entries is written as CSV.
+how a page of entries is written as CSV. (URL words of record types:
+concord_common.record_types.)
 """
 import csv
 import io
 import json
-
-# /api/v1/audit/records/<kind>/<id>: the URL word -> the record type events name.
-RECORD_KINDS = {"profiles": "profile", "families": "family", "cases": "case"}
 
 CSV_COLUMNS = ("seq", "at", "actor_kind", "actor_id", "actor_organisation_id", "actor_teams", "action",
                "event_type", "record_type", "record_id", "record_owner_organisation_id", "fields", "reason",

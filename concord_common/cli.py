@@ -1,96 +1,97 @@
-"""`concord`: the operators' command-line tool.
+"""`concord`: the operators' command-line tool (its commands: USAGE).
+
+A service adds its own commands through the `concord.cli` entry-point group
+(pyproject.toml `[project.entry-points]`): a module with `register(subparsers)`,
+which gives each parser it adds `run=` a function (args, parser) -> exit code,
+and `USAGE` lines for the help text. This module names no service.
+"""
+import argparse
+import json
+import sys
+from importlib.metadata import entry_points
+
+COMMANDS_GROUP = "concord.cli"
+USAGE = """`concord`: the operators' command-line tool.
 
   concord serve COMPONENT        run one process of a service or the gateway
   concord migrate [SERVICE…]     create and migrate service databases
   concord up | down | status     all components under supervisord (make run / make stop)
+  concord restart --rolling COMPONENT…|all
+                                 replace replicas one at a time, each ready before the next (docs/deployment.md)
   concord wait-ready [--url U]   wait until the gateway's /readyz answers 200
   concord seed [--url U]         load the demo data set through the gateway
   concord dlq list|show|replay   dead-lettered events
   concord outbox list SERVICE    events not yet published (e.g. unroutable)
   concord admin create --username NAME --password-stdin
                                  create a system administrator (or reset their password)
-  concord audit verify           recompute the audit hash chain and check its signed checkpoints
-  concord audit export --organisation ID [--format csv|json] [--from T] [--to T] [--action A] [-o FILE]
-                                 an organisation's audit log (through the audit service; audited)
-  concord audit keygen           a new Ed25519 key for AUDIT_SIGNING_KEY (and its public key)
+  concord keys init              a signing key per component and trusted.pub in var/keys (kept if there)
+  concord keys new               print a new caller-signing key and its trusted line (compose, rotation)
+  concord broker setup [--vhost V]  a vhost and a least-privilege broker user per component (idempotent)
+  concord broker quorum-queues [--vhost V]  make classic event and RPC queues quorum, keeping messages (services stopped)
 """
-import argparse
-import json
-import sys
 
 
-def _config(component):
+def component_config(component):
     from concord_common.settings import component_config_path, load_config
     return load_config(component_config_path(component))
 
 
-def _system_rpc():
-    """RPC as the system itself: only operators with broker access can do this."""
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from concord_common.context import SYSTEM, new_request_id
-    return ClusterRpcProxy(_config("permissions"), timeout=60,
-                           context_data={"caller": SYSTEM.to_json(), "request_id": new_request_id()})
+def system_rpc():
+    """RPC as the system itself, signed with the operators' key (docs/security.md)."""
+    from concord_common.signed_rpc import operator_rpc
+    return operator_rpc(component_config("permissions"))
 
 
-def _print_problem(exc) -> int:
+def _keys(args) -> int:
+    """`concord keys init|new`."""
+    from concord_common import trust
+    if args.action == "new":
+        private = trust.new_private_key_text()
+        print(f"CONCORD_SIGNING_KEY={private}")
+        print(f"# trusted key line: <component>:{trust.public_key_text(trust.private_key(private))}")
+        return 0
+    from concord_common import broker
+    directory = trust.keys_dir()
+    created = trust.init_keys(directory)
+    for component in (*trust.COMPONENTS, broker.MONITOR):   # the broker users' passwords (`concord broker setup`)
+        broker.ensure_password(component, directory)
+    print(f"keys in {directory}: " + (f"created {', '.join(created)}" if created else "all present"))
+    return 0
+
+
+def _restart(args) -> int:
+    """`concord restart [--rolling] COMPONENT…|all` (concord_common/rolling.py)."""
+    from concord_common import rolling, supervise
+    names = rolling.components(args.components)
+    if not args.rolling:
+        return supervise.supervisorctl("restart", *[f"{name}:*" for name in names])
+    from concord_common import demo
+    try:
+        took = rolling.rolling_restart(names, component_config("permissions")["AMQP_URI"], demo.gateway_url(),
+                                       timeout=args.timeout)
+    except rolling.NotReady as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("rolling restart done: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in took.items()))
+    return 0
+
+
+def print_problem(exc) -> int:
     print(f"error: {exc.title}: {exc.detail}", file=sys.stderr)
     for field, messages in (exc.errors or {}).items():
         print(f"  {field}: {' '.join(messages)}", file=sys.stderr)
     return 2
 
 
-def _audit(args, parser) -> int:
-    """`concord audit verify|export|keygen`."""
-    if args.action == "keygen":
-        from services.audit.checkpoints import load_private_key, new_key_text, public_key_text
-        private = new_key_text()
-        print(f"AUDIT_SIGNING_KEY={private}")
-        print(f"# public key (for AUDIT_VERIFY_KEYS once this key is retired): "
-              f"{public_key_text(load_private_key(private))}")
-        return 0
-    config = _config("audit")
-    if args.action == "verify":
-        # Straight from the database, as its owner: the running service need not be up, nor trusted.
-        from sqlalchemy import create_engine
-
-        from concord_common.db import NullPool, database_url
-        from services.audit import checkpoints, verification
-        engine = create_engine(database_url(config), poolclass=NullPool)
-        try:
-            result = verification.verify(engine, checkpoints.trusted_keys(config),
-                                         checkpoints.Settings.from_config(config))
-        finally:
-            engine.dispose()
-        print(json.dumps(result, indent=2))
-        return 0 if result["ok"] else 1
-    if not args.organisation:
-        parser.error("audit export needs --organisation ID")
-    from concord_common.audit_client import export_pages, to_csv
-    from concord_common.errors import ConcordError
-    query = {key: value for key, value in (("from", args.from_), ("to", args.to), ("action", args.audit_action),
-                                           ("format", args.format), ("limit", 5000)) if value}
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
-    count = 0
-    try:
-        with _system_rpc() as rpc:
-            for number, page in enumerate(export_pages(rpc.audit.organisation_export, args.organisation, query)):
-                if args.format == "csv":
-                    out.write(to_csv(page["items"], header=number == 0))
-                else:
-                    out.writelines(json.dumps(item, sort_keys=True) + "\n" for item in page["items"])
-                count += len(page["items"])
-    except ConcordError as exc:
-        return _print_problem(exc)
-    finally:
-        if args.output:
-            out.close()
-    print(f"exported {count} audit entries", file=sys.stderr)
-    return 0
+def service_commands() -> list:
+    """The modules services contribute commands from, by entry-point name."""
+    return [entry.load() for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda entry: entry.name)]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="concord", description=__doc__,
+    contributed = service_commands()
+    usage = USAGE + "".join(getattr(module, "USAGE", "") for module in contributed)
+    parser = argparse.ArgumentParser(prog="concord", description=usage,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run one process of a component")
@@ -100,6 +101,11 @@ def main(argv=None):
     commands.add_parser("up", help="start every component under supervisord")
     commands.add_parser("down", help="stop everything started by `up`")
     commands.add_parser("status", help="show supervised processes")
+    restart = commands.add_parser("restart", help="restart components started by `up`")
+    restart.add_argument("components", nargs="+", metavar="COMPONENT", help="a service, gateway, or all")
+    restart.add_argument("--rolling", action="store_true",
+                         help="one replica at a time, each ready again before the next (otherwise all at once)")
+    restart.add_argument("--timeout", type=float, default=120, help="seconds a replica may take to be ready")
     wait = commands.add_parser("wait-ready", help="wait for the gateway's /readyz")
     wait.add_argument("--url", default=None)
     wait.add_argument("--timeout", type=float, default=120)
@@ -114,18 +120,20 @@ def main(argv=None):
     admin.add_argument("--username", required=True)
     admin.add_argument("--password-stdin", action="store_true", required=True,
                        help="read the password from standard input (never from the command line)")
-    audit = commands.add_parser("audit", help="the audit log: verify it, export it, make a signing key")
-    audit.add_argument("action", choices=["verify", "export", "keygen"])
-    audit.add_argument("--organisation", help="export: the organisation whose records' log is exported")
-    audit.add_argument("--format", choices=["csv", "json"], default="csv", help="export: CSV, or JSON lines")
-    audit.add_argument("--from", dest="from_", help="export: entries at or after this time (ISO 8601)")
-    audit.add_argument("--to", help="export: entries before this time (ISO 8601)")
-    audit.add_argument("--action", dest="audit_action", help="export: only entries with this action")
-    audit.add_argument("-o", "--output", help="export: write to this file instead of standard output")
+    keys = commands.add_parser("keys", help="the keys that sign callers between components")
+    keys.add_argument("action", choices=["init", "new"])
+    broker = commands.add_parser("broker", help="the broker's vhost and one least-privilege user per component")
+    broker.add_argument("action", choices=["setup", "quorum-queues"])
+    broker.add_argument("--vhost", help="default: the vhost of AMQP_URI")
     out = commands.add_parser("outbox", help="events waiting in a service's outbox")
     out.add_argument("action", choices=["list"])
     out.add_argument("service")
+    for module in contributed:
+        module.register(commands)
     args = parser.parse_args(argv)
+
+    if getattr(args, "run", None) is not None:
+        return args.run(args, parser)
 
     if args.command == "serve":
         import eventlet
@@ -141,7 +149,7 @@ def main(argv=None):
         from concord_common.settings import SERVICE_NAMES
         root = Path(__file__).resolve().parent.parent
         for service in args.services or SERVICE_NAMES:
-            migrations.upgrade(database_url(_config(service)), root / "services" / service / "migrations")
+            migrations.upgrade(database_url(component_config(service)), root / "services" / service / "migrations")
             print(f"{service}: migrated")
         return 0
 
@@ -149,12 +157,15 @@ def main(argv=None):
         from concord_common import supervise
         return getattr(supervise, args.command)() or 0
 
+    if args.command == "restart":
+        return _restart(args)
+
     if args.command in ("wait-ready", "seed"):
         from concord_common import demo
         url = args.url or demo.gateway_url()
         if args.command == "wait-ready":
             return 0 if demo.wait_ready(url, args.timeout) else 1
-        with _system_rpc() as rpc:
+        with system_rpc() as rpc:
             users = demo.seed(url, rpc)
         print(f"demo data loaded; every demo user's password is {demo.DEMO_PASSWORD!r}:")
         for user in users:
@@ -166,16 +177,16 @@ def main(argv=None):
         from concord_common.errors import ConcordError
         password = sys.stdin.readline().rstrip("\r\n")
         try:
-            with _system_rpc() as rpc:
+            with system_rpc() as rpc:
                 result = rpc.permissions.admin_create(args.username, password)
         except ConcordError as exc:
-            return _print_problem(exc)
+            return print_problem(exc)
         print(f"system administrator {result['username']} {'created' if result['created'] else 'updated'}")
         return 0
 
     if args.command == "dlq":
         from concord_common import operations
-        amqp_uri = _config("audit")["AMQP_URI"]
+        amqp_uri = component_config("audit")["AMQP_URI"]
         if args.action == "list":
             for queue, count in operations.dead_letter_counts(amqp_uri).items():
                 print(f"{count:8d}  {queue}.dlq")
@@ -190,13 +201,24 @@ def main(argv=None):
         print(f"replayed {moved} event(s) into {args.queue}")
         return 0
 
-    if args.command == "audit":
-        return _audit(args, parser)
+    if args.command == "keys":
+        return _keys(args)
+
+    if args.command == "broker" and args.action == "quorum-queues":
+        from concord_common import queue_migration
+        done = queue_migration.migrate(component_config("permissions")["AMQP_URI"], args.vhost)
+        print(f"{len(done)} classic event queue(s) now quorum")
+        return 0
+    if args.command == "broker":
+        from concord_common import broker as accounts
+        users = accounts.setup(component_config("permissions")["AMQP_URI"], args.vhost)
+        print(f"broker users ({', '.join(users.values())}); passwords in {accounts.password_path('gateway').parent}")
+        return 0
 
     if args.command == "outbox":
         from concord_common import operations
         from concord_common.db import database_url
-        for row in operations.pending_outbox(database_url(_config(args.service))):
+        for row in operations.pending_outbox(database_url(component_config(args.service))):
             print(json.dumps(row, default=str))
         return 0
     return 1

@@ -1,8 +1,8 @@
 """The caller context: who is asking, on whose behalf, under which request id.
 
-It travels in nameko's context data (AMQP headers `nameko.caller` and
-`nameko.request_id`) with every RPC call and event, and is put in a green-local
-for log lines while a worker runs.
+On the wire it travels signed (concord_common.trust) in the AMQP header
+`nameko.caller`; inside a worker, once verified, `data["caller"]` holds the
+Caller's JSON, and it is put in a green-local for log lines while a worker runs.
 """
 import json
 import threading
@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 CALLER_KEY = "caller"
 REQUEST_ID_KEY = "request_id"
 IDEMPOTENCY_KEY = "idempotency_key"      # only on a write's calls from the gateway
+ROUTE_KEY = "route"                      # "GET /api/v1/profiles/<profile_id>": the gateway route served
 
 _current = threading.local()  # green-local once eventlet has monkey-patched
 
@@ -26,6 +27,7 @@ class Caller:
     roles: tuple = field(default_factory=tuple)
     display_name: str | None = None
     scopes: tuple | None = None      # API clients only: what their token allows
+    mfa_pending: bool = False        # a user whose organisation requires MFA and who has not set it up
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -47,6 +49,7 @@ class Caller:
             roles=tuple(data.get("roles") or ()),
             display_name=data.get("display_name"),
             scopes=tuple(data["scopes"]) if data.get("scopes") is not None else None,
+            mfa_pending=bool(data.get("mfa_pending")),
         )
 
     def team_ids(self) -> set:

@@ -155,7 +155,9 @@ class GrantViewSchema(Described):
     level = fields.String(metadata={"enum": ["view", "edit"]})
     lawful_basis = fields.String()
     justification = fields.String(allow_none=True)
-    source = fields.String(metadata={"description": "grant, access_request, break_glass …"})
+    source = fields.String(metadata={"description": "grant, access_request, break_glass, meeting …"})
+    source_id = fields.String(allow_none=True, metadata={"description": "What gave it: the access request, "
+                                                                        "the meeting …"})
     expires_at = fields.DateTime(allow_none=True)
     granted_by = fields.String(allow_none=True)
     granted_at = fields.DateTime()

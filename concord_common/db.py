@@ -130,6 +130,14 @@ class DatabaseAccess:
                             ctx.caller_from_context_data(data), data.get(ctx.REQUEST_ID_KEY),
                             on_commit=self._provider.relay.wake)
 
+    def separate_unit_of_work(self):
+        """A unit of work of its own even inside another (which may roll back): for what must be
+        recorded although the call fails (a refused attempt to open a record)."""
+        data = self._worker_ctx.data
+        return unit_of_work(self._provider.engine, self._provider.container.service_name,
+                            ctx.caller_from_context_data(data), data.get(ctx.REQUEST_ID_KEY),
+                            on_commit=self._provider.relay.wake)
+
     def idempotent(self, key: str, operation: str, args, kwargs, run):
         """Run `run()` once per (caller, key, operation): its writes, the key and its answer commit
         together; a repeat gets the stored answer (concord_common.idempotency)."""
@@ -175,7 +183,7 @@ class Database(DependencyProvider):
         self.relay = None
 
     def setup(self):
-        from concord_common import migrate
+        from concord_common import migrate, trust
         from concord_common.outbox import OutboxRelay
 
         config = self.container.config
@@ -184,7 +192,8 @@ class Database(DependencyProvider):
         self.engine = make_engine(self.url, int(config.get("DB_POOL_SIZE", 10)))
         self.relay = OutboxRelay(self.engine, config["AMQP_URI"],
                                  poll_interval=float(config.get("OUTBOX_POLL_INTERVAL", 1.0)),
-                                 enabled=bool(config.get("OUTBOX_RELAY", True)))
+                                 enabled=bool(config.get("OUTBOX_RELAY", True)),
+                                 keyring=trust.keyring_for(config, self.container.service_name))
 
     def start(self):
         self.relay.start(self.container.spawn_managed_thread)

@@ -26,33 +26,29 @@ class ConcordError(Exception):
         return self.args[1]
 
 
-def _register(cls):
-    return deserialize_to_instance(cls)
-
-
-@_register
+@deserialize_to_instance
 class ValidationFailed(ConcordError):
     """The input broke a rule; `errors` maps each field path to its messages."""
     status, slug, title = 422, "validation-failed", "Your request has errors"
 
 
-@_register
+@deserialize_to_instance
 class MalformedRequest(ConcordError):
     """The input could not be read at all (not JSON, wrong shape)."""
     status, slug, title = 400, "malformed-request", "The request could not be read"
 
 
-@_register
+@deserialize_to_instance
 class Unauthenticated(ConcordError):
     status, slug, title = 401, "unauthenticated", "Sign in to continue"
 
 
-@_register
+@deserialize_to_instance
 class Forbidden(ConcordError):
     status, slug, title = 403, "forbidden", "You may not do this"
 
 
-@_register
+@deserialize_to_instance
 class NotFound(ConcordError):
     """Also what a record the caller may not see answers: deny by default."""
     status, slug, title = 404, "not-found", "Not found"
@@ -62,28 +58,28 @@ class NotFound(ConcordError):
         super().__init__("The requested resource does not exist.", {})
 
 
-@_register
+@deserialize_to_instance
 class Conflict(ConcordError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
-@_register
+@deserialize_to_instance
 class PreconditionFailed(ConcordError):
     status, slug, title = 412, "precondition-failed", "The record has changed since you read it"
 
 
-@_register
+@deserialize_to_instance
 class MfaRequired(ConcordError):
     """Sign-in needs a (correct) one-time code from the user's authenticator app."""
     status, slug, title = 401, "mfa-required", "Enter the code from your authenticator app"
 
 
-@_register
+@deserialize_to_instance
 class PreconditionRequired(ConcordError):
     status, slug, title = 428, "precondition-required", "Say which version you are changing (If-Match)"
 
 
-@_register
+@deserialize_to_instance
 class TooManyRequests(ConcordError):
     """Throttled or locked out; the gateway sends `Retry-After: retry_after`."""
     status, slug, title = 429, "too-many-requests", "Too many attempts"
@@ -96,12 +92,12 @@ class TooManyRequests(ConcordError):
         return self.args[2]
 
 
-@_register
+@deserialize_to_instance
 class ServiceUnavailable(ConcordError):
     status, slug, title = 503, "service-unavailable", "A service needed for this request is unavailable"
 
 
-@_register
+@deserialize_to_instance
 class ServiceTimeout(ConcordError):
     status, slug, title = 504, "service-timeout", "A service did not answer in time"
 
@@ -126,13 +122,23 @@ def validation_errors(messages) -> dict:
     return flat
 
 
-def load_or_fail(schema, payload, **kwargs):
-    """Validate `payload` with a marshmallow schema or raise ValidationFailed."""
+def load_or_fail(schema, payload, db_checks=None, **kwargs):
+    """Validate `payload` with a marshmallow schema or raise ValidationFailed.
+
+    `db_checks(valid_data)` -> {"field.path": [msg]} adds the checks that need the
+    database (name taken, team of another organisation), run on the fields that did
+    load, so the caller gets every problem in one ValidationFailed.
+    """
     from marshmallow import ValidationError
 
     if not isinstance(payload, dict) and not kwargs.get("many"):
         raise MalformedRequest("The request body must be a JSON object.")
     try:
-        return schema.load(payload, **kwargs)
+        data, errors = schema.load(payload, **kwargs), {}
     except ValidationError as exc:
-        raise ValidationFailed("One or more fields are invalid.", validation_errors(exc.messages))
+        data, errors = (exc.valid_data or {}), validation_errors(exc.messages)
+    for path, messages in ((db_checks(data) if db_checks else None) or {}).items():
+        errors.setdefault(path, []).extend(messages)
+    if errors:
+        raise ValidationFailed("One or more fields are invalid.", errors)
+    return data

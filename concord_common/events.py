@@ -13,20 +13,23 @@ Handlers must be idempotent: delivery is at least once. Use
 """
 import logging
 from datetime import datetime, timezone
+from functools import partial
 
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
+from nameko.exceptions import ContainerBeingKilled
 from nameko.events import SERVICE_POOL, EventHandler
 
-from concord_common import metrics
-from concord_common.errors import MalformedRequest, ValidationFailed
+from concord_common import context as ctx
+from concord_common import metrics, refusals, trust
+from concord_common.errors import MalformedRequest, Unauthenticated, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-concord-attempts"
 ERROR_HEADER = "x-concord-error"
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0)
-PERMANENT_ERRORS = (ValidationFailed, MalformedRequest)
+PERMANENT_ERRORS = (ValidationFailed, MalformedRequest, Unauthenticated)
 DEFAULT_EXCHANGE = Exchange("")
 
 
@@ -38,21 +41,71 @@ def dead_letter_queue_name(queue_name: str) -> str:
     return f"{queue_name}.dlq"
 
 
-def retry_queue(queue_name: str, delay: float) -> Queue:
+# Quorum queues (QUORUM_QUEUES, default on): an event queue, its retry queues and its dead-letter queue are
+# replicated on a majority of the broker's nodes, so a node lost loses no event. RabbitMQ fixes a queue's type
+# when it is declared: a broker with classic queues of these names needs `concord broker quorum-queues` once
+# (docs/messaging.md). RPC queues and reply queues stay as nameko makes them (replies are exclusive).
+QUORUM = {"x-queue-type": "quorum"}
+# A retry queue dead-letters expired messages back to the handler's queue: at-least-once, so a node failing at
+# that moment cannot drop one (RabbitMQ requires reject-publish overflow for it).
+QUORUM_RETRY = {**QUORUM, "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
+def quorum_queues(config) -> bool:
+    value = config.get("QUORUM_QUEUES", True)
+    return value if isinstance(value, bool) else str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def retry_queue(queue_name: str, delay: float, quorum: bool = True) -> Queue:
     # Expired messages dead-letter through the default exchange back to the handler's queue.
     return Queue(retry_queue_name(queue_name, delay), exchange=DEFAULT_EXCHANGE,
                  routing_key=retry_queue_name(queue_name, delay), durable=True,
                  queue_arguments={"x-message-ttl": int(delay * 1000),
                                   "x-dead-letter-exchange": "",
-                                  "x-dead-letter-routing-key": queue_name})
+                                  "x-dead-letter-routing-key": queue_name,
+                                  **(QUORUM_RETRY if quorum else {})})
 
 
-def dead_letter_queue(queue_name: str) -> Queue:
+def dead_letter_queue(queue_name: str, quorum: bool = True) -> Queue:
     return Queue(dead_letter_queue_name(queue_name), exchange=DEFAULT_EXCHANGE,
-                 routing_key=dead_letter_queue_name(queue_name), durable=True)
+                 routing_key=dead_letter_queue_name(queue_name), durable=True,
+                 queue_arguments=dict(QUORUM) if quorum else None)
 
 
-class ReliableEventHandler(EventHandler):
+class VerifiedEventHandler(EventHandler):
+    """An event handler that believes an event only if its source service signed it (concord_common.trust).
+
+    The check runs before a worker exists; a refused event is audited and handed to `refuse`.
+    """
+    verifies_caller = True
+
+    def setup(self):
+        super().setup()
+        self.keyring = trust.keyring_for(self.container.config, self.container.service_name)
+
+    def handle_message(self, body, message):
+        context_data = self.unpack_message_headers(message)
+        try:
+            caller, request_id = trust.verify_event(self.keyring, context_data.get(ctx.CALLER_KEY),
+                                                    self.source_service, body)
+        except trust.Refused as refused:
+            refusals.report(self.container.config, self.keyring, self.container.service_name, self.method_name,
+                            refused, context_data)
+            self.refuse(message, Unauthenticated(f"The event's signature was refused: {refused.reason}."))
+            return
+        context_data[ctx.CALLER_KEY] = caller.to_json()
+        context_data[ctx.REQUEST_ID_KEY] = request_id or context_data.get(ctx.REQUEST_ID_KEY)
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (body,), {}, context_data=context_data, handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def refuse(self, message, error):
+        self.queue_consumer.ack_message(message)
+
+
+class ReliableEventHandler(VerifiedEventHandler):
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -61,10 +114,13 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         config = self.container.config
+        quorum = quorum_queues(config)
+        if quorum:      # the queue nameko made here is declared when the consumer starts: it is quorum by then
+            self.queue.queue_arguments = dict(QUORUM)
         self.retry_delays = tuple(float(d) for d in config.get("EVENT_RETRY_DELAYS") or DEFAULT_RETRY_DELAYS)
         self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
-        self.retry_queues = [retry_queue(self.queue.name, delay) for delay in self.retry_delays]
-        self.dead_letter_queue = dead_letter_queue(self.queue.name)
+        self.retry_queues = [retry_queue(self.queue.name, delay, quorum) for delay in self.retry_delays]
+        self.dead_letter_queue = dead_letter_queue(self.queue.name, quorum)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -78,6 +134,10 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
             return
         self.queue_consumer.ack_message(message)
+
+    def refuse(self, message, error):
+        """A forged or unreadable event goes to the dead-letter queue at once, where an operator sees it."""
+        self.handle_message_processed(message, exc_info=(type(error), error, None))
 
     def _reroute_failure(self, message, error):
         queue_name = self.queue.name
@@ -104,3 +164,4 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+verified_event_handler = VerifiedEventHandler.decorator

@@ -16,11 +16,13 @@ from nameko.amqp.publish import UndeliverableMessage
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from concord_common import metrics
+from concord_common import metrics, trust
+from concord_common.context import CALLER_KEY
 from concord_common.messaging_tables import outbox
 
 log = logging.getLogger(__name__)
 
+CALLER_HEADER = "nameko." + CALLER_KEY
 BATCH_SIZE = 200
 MAX_BACKOFF_SECONDS = 300
 
@@ -40,8 +42,9 @@ class EventPublisher:
     out of step.
     """
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, keyring=None):
         self.amqp_uri = amqp_uri
+        self.keyring = keyring          # signs each event's caller as it leaves (concord_common.trust)
         self._lock = threading.Lock()
         self._connection = None
         self._producer = None
@@ -52,7 +55,8 @@ class EventPublisher:
         if self._producer is None:
             connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
                                     connect_timeout=5)
-            connection.ensure_connection(max_retries=3)
+            # Fail fast while the broker is away: the relay loop tries again within seconds, holding nothing.
+            connection.ensure_connection(max_retries=1, interval_start=0.2, interval_step=0.2, interval_max=0.2)
             channel = connection.channel()
             channel.events["basic_return"].add(self._on_return)
             self._connection, self._producer = connection, Producer(channel)
@@ -64,6 +68,10 @@ class EventPublisher:
 
     def publish(self, exchange: str, event_type: str, envelope: dict, headers: dict) -> None:
         """Raises UndeliverableMessage if no queue is bound for the event."""
+        if self.keyring is not None:
+            # Signed now, not when committed: the assertion must outlive queues, retries and replays.
+            headers = {**headers, CALLER_HEADER: trust.event_assertion(self.keyring, headers.get(CALLER_HEADER),
+                                                                       exchange, envelope)}
         with self._lock:
             try:
                 producer = self._ensure_producer()
@@ -145,9 +153,9 @@ def purge_published(engine, older_than: timedelta = timedelta(days=7)) -> int:
 class OutboxRelay:
     """A green thread per process: wakes on commit, and polls for anything left over."""
 
-    def __init__(self, engine, amqp_uri: str, poll_interval: float = 1.0, enabled: bool = True):
+    def __init__(self, engine, amqp_uri: str, poll_interval: float = 1.0, enabled: bool = True, keyring=None):
         self.engine = engine
-        self.publisher = EventPublisher(amqp_uri)
+        self.publisher = EventPublisher(amqp_uri, keyring)
         self.poll_interval = poll_interval
         self.enabled = enabled
         self._wakeup = threading.Event()

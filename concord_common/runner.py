@@ -11,7 +11,7 @@ import signal
 import eventlet
 import eventlet.wsgi
 
-from concord_common import logs
+from concord_common import logs, metrics
 from concord_common.settings import SERVICE_NAMES, component_config_path, load_config
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def service_class(component: str):
 
 
 def ops_app(environ, start_response):
-    """Per-process health and Prometheus metrics, for services (the gateway has its own routes)."""
+    """Per-process health and Prometheus metrics on the ops port (internal addresses only)."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
     if environ.get("PATH_INFO") == "/metrics":
         start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
@@ -36,24 +36,49 @@ def ops_app(environ, start_response):
     return [b'{"status": "ok", "instance": "%s"}' % logs.INSTANCE.encode()]
 
 
+def drain_then_stop(runner) -> None:
+    """Extensions that hold connections of their own (the gateway's web server: gateway/drain.py) let them
+    finish first, while the rest of the service still works; then nameko stops (workers finish, consumers
+    are cancelled, unacked messages go back to the queue for the other replicas)."""
+    if getattr(runner, "_draining", False):
+        return                               # a second signal while draining: the first stop goes on
+    runner._draining = True
+    drains = [ext.drain for container in runner.containers for ext in container.extensions if hasattr(ext, "drain")]
+    for waiter in [eventlet.spawn(drain) for drain in drains]:
+        try:
+            waiter.wait()
+        except Exception:
+            log.exception("draining failed; stopping anyway")
+    runner.stop()
+
+
 def serve(component: str) -> None:
     from nameko.runners import ServiceRunner
 
     logs.configure(component)
+    from concord_common.broker import component_uri
     config = load_config(component_config_path(component))
+    config["AMQP_URI"] = component_uri(config["AMQP_URI"], component)     # its own broker user, if set up
     runner = ServiceRunner(config)
     runner.add_service(service_class(component))
 
     def shutdown(signum, frame):
         log.info("stopping %s on signal %s", component, signum)
-        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_n(drain_then_stop, runner)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    runner.start()
     ops_port = int(os.environ.get("OPS_PORT", "0") or 0)
-    if ops_port and component != "gateway":
-        listener = eventlet.listen((os.environ.get("OPS_HOST", "127.0.0.1"), ops_port))
+    ops_address = metrics.ops_listen_address(os.environ.get("OPS_HOST"), ops_port) if ops_port else None
+    runner.start()
+    if ops_address:
+        listener = eventlet.listen(ops_address)
         eventlet.spawn_n(eventlet.wsgi.server, listener, ops_app, log_output=False)
     log.info("%s started", component, extra={"fields": {"ops_port": ops_port or None}})
     runner.wait()
+    log.info("%s stopped", component)
+    # Everything has stopped (workers answered, acks sent, consumers and pools closed). Leave now: the
+    # interpreter's own shutdown was seen to take another 5-11 s, with broker connections still open, and a
+    # request the broker had handed this process in that time waited for it (a caller's 504 in a rolling restart).
+    logging.shutdown()
+    os._exit(0)

@@ -16,11 +16,16 @@ from concord_common.settings import SERVICE_NAMES
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("CONCORD_VAR", ROOT / "var"))
 CONF = VAR / "supervisord.conf"
+# SIGTERM, then this long to finish the work in hand (a gateway: drain, GATEWAY_DRAIN_SECONDS) before SIGKILL;
+# as Kubernetes' terminationGracePeriodSeconds. A loaded service can take 15 s to stop.
+STOP_WAIT_SECONDS = 40
 
 
-def ops_port_base(service: str) -> int:
-    """Replica n of the k-th service serves /healthz and /metrics on OPS_PORT_BASE + 100k + n."""
-    return int(os.environ.get("OPS_PORT_BASE", "9100")) + 100 * SERVICE_NAMES.index(service)
+def ops_port_base(component: str) -> int:
+    """Replica n of the k-th component (the services, then the gateway) serves /healthz and /metrics on
+    OPS_PORT_BASE + 100k + n."""
+    order = (*SERVICE_NAMES, "gateway")
+    return int(os.environ.get("OPS_PORT_BASE", "9100")) + 100 * order.index(component)
 
 
 def replicas(component: str) -> int:
@@ -50,9 +55,7 @@ serverurl=unix://{VAR}/supervisor.sock
     for component in (*SERVICE_NAMES, "gateway"):
         names = [f"{component}-{n}" for n in range(replicas(component))]
         for n, name in enumerate(names):
-            environment = f'CONCORD_REPLICA="{n}"'
-            if component in SERVICE_NAMES:
-                environment += f',OPS_PORT="{ops_port_base(component) + n}"'
+            environment = f'CONCORD_REPLICA="{n}",OPS_PORT="{ops_port_base(component) + n}"'
             sections.append(f"""[program:{name}]
 command={concord} serve {component}
 environment={environment}
@@ -60,13 +63,30 @@ autorestart=true
 startsecs=2
 startretries=10
 stopsignal=TERM
-stopwaitsecs=20
+stopwaitsecs={STOP_WAIT_SECONDS}
 stdout_logfile={VAR}/log/{name}.log
 stdout_logfile_maxbytes=20MB
 redirect_stderr=true
 """)
         sections.append(f"[group:{component}]\nprograms={','.join(names)}\n")
+    sections += mail_catcher_section()
     return "\n".join(sections)
+
+
+def mail_catcher_section() -> list[str]:
+    """`make run`'s local mail catcher (MAIL_CATCHER=host:port): every e-mail Concord sends, kept in var/mail/."""
+    where = os.environ.get("MAIL_CATCHER")
+    if not where:
+        return []
+    host, _, port = where.rpartition(":")
+    return [f"""[program:mailcatcher]
+command={sys.executable} -m concord_common.mailcatcher --host {host or '127.0.0.1'} --port {port} --dir {VAR}/mail
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stdout_logfile={VAR}/log/mailcatcher.log
+redirect_stderr=true
+"""]
 
 
 def supervisorctl(*args) -> int:
@@ -74,7 +94,9 @@ def supervisorctl(*args) -> int:
 
 
 def up() -> None:
+    from concord_common import trust
     (VAR / "log").mkdir(parents=True, exist_ok=True)
+    trust.init_keys(trust.keys_dir())       # the components sign callers (docs/security.md); kept if there
     CONF.write_text(render_config())
     if (VAR / "supervisord.pid").exists() and supervisorctl("pid") == 0:
         supervisorctl("reread")

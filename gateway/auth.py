@@ -36,14 +36,16 @@ def new_csrf_token() -> str:
 
 
 def same_secret(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(a, b)
+    # compare bytes: compare_digest refuses str with non-ASCII characters (a forged token would be a 500)
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
 def caller_from_principal(principal: dict) -> Caller:
     return Caller(kind=principal["kind"], id=principal["id"], organisation_id=principal.get("organisation_id"),
                   teams=tuple({"id": team["id"], "role": team["role"]} for team in principal.get("teams") or ()),
                   roles=tuple(principal.get("roles") or ()), display_name=principal.get("display_name"),
-                  scopes=tuple(principal["scopes"]) if principal.get("scopes") is not None else None)
+                  scopes=tuple(principal["scopes"]) if principal.get("scopes") is not None else None,
+                  mfa_pending=bool(principal.get("mfa_enrolment_required")))
 
 
 class PrincipalCache:
@@ -98,15 +100,12 @@ class Authentication:
         self.principal: dict | None = None
         self.token: str | None = None
 
-    @property
-    def _rpc(self) -> RpcClient:
-        return RpcClient(self._provider.rpc_provider, self._worker_ctx)
-
     def _resolve(self, token: str) -> dict:
         key = token_key(token)
         principal = self._provider.cache.get(key)
         if principal is None:
-            principal = self._rpc.call("permissions", "resolve_token", token)
+            remote = RpcClient(self._provider.remote, self._worker_ctx)
+            principal = remote.call("permissions", "resolve_token", token)
             self._provider.cache.put(key, principal)
         return principal
 
@@ -158,10 +157,11 @@ class Authentication:
 
 
 class Authenticator(DependencyProvider):
+    remote = ServiceRpc()      # its own client for resolve_token (same reply queue as the service's)
+
     def setup(self):
         config = self.container.config
         self.cache = PrincipalCache(float(config.get("PRINCIPAL_CACHE_SECONDS", 30)))
-        self.rpc_provider = next(dep for dep in self.container.dependencies if isinstance(dep, ServiceRpc))
 
     def invalidate(self, data: dict) -> int:
         return self.cache.invalidate(user_ids=set(data.get("user_ids") or ()),

@@ -60,8 +60,9 @@ TAGS = {
     "SessionRoutes": ("Sessions", "Sign-in for people and partner systems, and the caller (/me)."),
     "DirectoryRoutes": ("Directory", "Organisations, teams, users and API clients."),
     "ProfileRoutes": ("Profiles", "People and premises: create, read, change, search, duplicates."),
-    "AttachmentRoutes": ("Attachments", "Documents and photos on profiles."),
+    "AttachmentRoutes": ("Attachments", "Documents and photos on profiles, documents on cases."),
     "FamilyRoutes": ("Families", "Family and household units linking profiles with roles."),
+    "CaseRoutes": ("Cases", "Case types; cases with participants, notes, links, a timeline; open, close, reopen."),
     "RecordRoutes": ("Record access", "Who may see a profile, family or case: grants, restriction, transfer, "
                                       "access requests, break-glass."),
     "SharingRoutes": ("Sharing", "Sharing agreements, and deciding access requests and transfers."),

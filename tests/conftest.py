@@ -7,6 +7,30 @@ are shared with anything else running.
 """
 import eventlet
 
+
+def keep_execnet_on_real_threads():
+    """pytest-xdist's controller and workers talk through execnet, whose receiving side runs on a real
+    thread. Once eventlet has patched threading, the locks, events and queues execnet (and xdist's event
+    queue) make would be green, and a green one set from a real thread never wakes the main thread: every
+    worker hangs at "bringing up nodes". They get the unpatched ones instead. Nothing here without xdist."""
+    try:
+        import execnet.gateway_base as gateway_base
+        import xdist.dsession
+    except ImportError:
+        return
+    from eventlet import patcher
+    threading, thread, time, queue = (patcher.original(name) for name in ("threading", "_thread", "time", "queue"))
+    model = gateway_base.ThreadExecModel          # and MainThreadOnlyExecModel, which xdist uses
+    model.queue = property(lambda self: queue)
+    model.get_ident = lambda self: thread.get_ident()
+    model.sleep = lambda self, delay: time.sleep(delay)
+    model.start = lambda self, func, args=(): thread.start_new_thread(func, args)
+    model.Lock = model.RLock = lambda self: threading.RLock()
+    model.Event = lambda self: threading.Event()
+    xdist.dsession.Queue = queue.Queue
+
+
+keep_execnet_on_real_threads()
 eventlet.monkey_patch()  # noqa: E402  (before anything imports socket or threading)
 
 import concord_common  # noqa: E402,F401  (green psycopg waits)
@@ -17,6 +41,11 @@ import uuid  # noqa: E402
 import pytest  # noqa: E402
 
 from tests import support  # noqa: E402
+
+# Every xdist worker runs whole systems of its own (five services, in this process or supervised) against
+# the one PostgreSQL server, whose max_connections (100 here) pools of 10 + 10 per service would exhaust.
+# The environment, or a test's own DB_POOL_SIZE, still wins.
+os.environ.setdefault("DB_POOL_SIZE", "5")
 
 
 @pytest.fixture(scope="session")

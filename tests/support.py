@@ -12,6 +12,8 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from concord_common import trust
+from concord_common.context import Caller
 from concord_common.settings import component_config_path, load_config
 from services.profiles.identifiers import nhs_check_digit
 
@@ -22,11 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def free_ops_port_base(services: int = 5, replicas: int = 10) -> int:
-    """A base B such that B + 100k + n (the ops ports `concord up` assigns) are all free."""
+def free_ops_port_base(services: int = 6, replicas: int = 10) -> int:
+    """A base B such that B + 100k + n (the ops ports `concord up` assigns: five services, the gateway) are free.
+
+    Below Linux's ephemeral range (32768…): there any outgoing connection on the machine may take a replica's
+    port while the replica restarts, and the new process cannot listen on it."""
     import random
     for _ in range(50):
-        base = random.randrange(20000, 60000 - 100 * services, 100)
+        base = random.randrange(20000, 32768 - 100 * services, 100)
         ports = [base + 100 * k + n for k in range(services) for n in range(replicas)]
         try:
             for port in ports:
@@ -139,8 +144,51 @@ def drop_databases(server_url: str, prefix: str) -> None:
         engine.dispose()
 
 
+# -- signed callers: one key per component for the whole test run ------------------------------
+TEST_KEYS = {component: trust.new_private_key_text() for component in (*trust.COMPONENTS, "testsrc")}
+TRUSTED_KEYS = ",".join(f"{component}:{trust.public_key_text(trust.private_key(key))}"
+                        for component, key in TEST_KEYS.items())
+
+
+def keyring(issuer: str) -> trust.Keyring:
+    return trust.Keyring(issuer, TEST_KEYS[issuer], trust.parse_trusted(TRUSTED_KEYS))
+
+
+def key_env(issuer: str = trust.OPERATOR) -> dict:
+    """The environment a `concord` subprocess signs with (as the operators' CLI by default)."""
+    return {"CONCORD_SIGNING_KEY": TEST_KEYS[issuer], "CONCORD_TRUSTED_KEYS": TRUSTED_KEYS}
+
+
+def rpc_as(config: dict, caller: Caller | None = None, issuer: str | None = None, timeout: float = 20, **kwargs):
+    """A signed ClusterRpcProxy: as the operators' CLI for the system, else as the gateway would sign."""
+    from concord_common.signed_rpc import signed_rpc
+    issuer = issuer or (trust.OPERATOR if caller is not None and caller.kind == "system" else trust.GATEWAY)
+    return signed_rpc(config, keyring(issuer), caller, timeout=timeout, **kwargs)
+
+
+class SignedPublisher:
+    """Publishes events as their source services would: each signed with its source's key (by exchange)."""
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self._publishers = {}
+
+    def publish(self, exchange: str, event_type: str, envelope: dict, headers: dict) -> None:
+        from concord_common.outbox import EventPublisher
+        source = exchange.removesuffix(".events")
+        if source not in self._publishers:
+            self._publishers[source] = EventPublisher(self.amqp_uri, keyring(source))
+        self._publishers[source].publish(exchange, event_type, envelope, headers)
+
+    def close(self) -> None:
+        for publisher in self._publishers.values():
+            publisher.close()
+
+
 def config_for(component, amqp_uri, database_server, prefix, **overrides) -> dict:
     config = load_config(component_config_path(component))
+    config["SIGNING_KEY"] = TEST_KEYS[component]
+    config["TRUSTED_KEYS"] = TRUSTED_KEYS
     config["AMQP_URI"] = amqp_uri
     config["DATABASE_URL"] = database_server
     if component != "gateway":

@@ -8,7 +8,7 @@
                expiry; revocation), and the SQL around them.
 * records.py — what every record-owning service does with it (share, revoke,
                restrict, break-glass, transfers, requests, why), as plain functions.
+* entrypoints.py — the RPCs every record-owning service exposes for them.
+Which record types exist, which service owns each and their URL words:
+concord_common.record_types (the one registry).
 """
-
-OWNING_SERVICE = {"profile": "profiles", "family": "profiles", "case": "cases"}
-RECORD_PATHS = {"profiles": "profile", "families": "family", "cases": "case"}

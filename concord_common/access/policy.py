@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, false, or_, select, true
 
+from concord_common import record_types
 from concord_common.context import Caller
 
 ACTIONS = ("view", "edit", "share", "audit")
@@ -33,7 +34,7 @@ class Grant:
     level: str                   # view | edit
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
-    source: str = "grant"        # grant | access_request | break_glass
+    source: str = "grant"        # grant | access_request | break_glass | meeting
     grantee_organisation_id: str | None = None
 
     def active(self, now: datetime) -> bool:
@@ -65,24 +66,28 @@ class Decision:
     visible: bool                # may the caller know the record exists (else: 404)
     level: str | None            # view | edit | None
     reasons: tuple               # plain words, for GET …/why
+    # An active break-glass grant covers the caller: true even when their team or another grant also gives
+    # them access (it says the grant was in force, not that it was needed), so the audit marks every such use.
+    break_glass: bool = False
 
     def explain(self) -> str:
         return " ".join(self.reasons)
 
 
 def _scopes_allow(caller: Caller, record_type: str, action: str) -> bool:
-    family = {"profile": "profiles", "family": "profiles", "case": "cases"}.get(record_type, record_type)
+    registered = record_types.by_name(record_type)
+    family = registered.scope if registered else record_type
     wanted = {"view": "read", "edit": "write", "share": None, "audit": None}[action]
     if action == "audit":
         return "audit:read" in (caller.scopes or ())
     return wanted is not None and f"{family}:{wanted}" in (caller.scopes or ())
 
 
-def access_level(caller: Caller, access: RecordAccess, now: datetime) -> tuple[str | None, list[str]]:
-    """The best level the caller holds on the record, and why."""
+def access_level(caller: Caller, access: RecordAccess, now: datetime) -> tuple[str | None, list[str], bool]:
+    """The best level the caller holds on the record, why, and whether an active break-glass grant covers them."""
     if caller.kind == "system":
-        return "edit", ["Concord itself acts on every record."]
-    level, reasons = None, []
+        return "edit", ["Concord itself acts on every record."], False
+    level, reasons, break_glass = None, [], False
 
     def better(candidate, reason):
         nonlocal level
@@ -103,10 +108,12 @@ def access_level(caller: Caller, access: RecordAccess, now: datetime) -> tuple[s
             continue
         what = {"team": "your team", "organisation": "your organisation", "user": "you"}[grant.grantee_type]
         how = {"break_glass": "by emergency (break-glass) access", "access_request":
-               "after your access request was approved"}.get(grant.source, "by the owning team")
+               "after your access request was approved",
+               "meeting": "as an attendee of a meeting with it on the agenda"}.get(grant.source, "by the owning team")
         until = f" until {grant.expires_at.isoformat()}" if grant.expires_at else ""
         better(grant.level, f"{what[0].upper() + what[1:]} was given {grant.level} access {how}{until}.")
-    return level, reasons
+        break_glass = break_glass or grant.source == "break_glass"
+    return level, reasons, break_glass
 
 
 def decide(caller: Caller, access: RecordAccess, action: str, now: datetime) -> Decision:
@@ -114,24 +121,26 @@ def decide(caller: Caller, access: RecordAccess, action: str, now: datetime) -> 
         raise ValueError(f"unknown action {action!r}")
     if caller.kind not in ("user", "client", "system"):
         return Decision(False, False, None, ("You are not signed in.",))
-    level, reasons = access_level(caller, access, now)
+    level, reasons, break_glass = access_level(caller, access, now)
     if level is None:
         base = ["You are not in the team that leads this record, and nothing has been shared with you."]
         if access.restricted:
             base.append("The record is restricted.")
         return Decision(False, False, None, tuple(reasons + base))
     if caller.kind == "client" and not _scopes_allow(caller, access.record_type, action):
-        return Decision(False, True, level, tuple(reasons + ["This API client's token does not allow that."]))
+        return Decision(False, True, level, tuple(reasons + ["This API client's token does not allow that."]),
+                        break_glass)
     if action == "view":
-        return Decision(True, True, level, tuple(reasons))
+        return Decision(True, True, level, tuple(reasons), break_glass)
     if action == "edit":
         allowed = level == "edit"
-        return Decision(allowed, True, level, tuple(reasons + ([] if allowed else ["You may only view it."])))
+        return Decision(allowed, True, level, tuple(reasons + ([] if allowed else ["You may only view it."])),
+                        break_glass)
     # share (grants, restriction, transfer) and audit: the lead team's business only.
     owner = caller.kind == "system" or (caller.kind == "user" and access.owner_team_id in caller.team_ids()) \
         or (caller.kind == "client" and action == "audit" and caller.organisation_id == access.owner_organisation_id)
     note = [] if owner else ["Only the team that leads this record may do that."]
-    return Decision(owner, True, level, tuple(reasons + note))
+    return Decision(owner, True, level, tuple(reasons + note), break_glass)
 
 
 def visible_clause(caller: Caller, now: datetime, record, grants, record_type: str):

@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy import select, update
 
 from concord_common import clock
-from concord_common.access.policy import Decision, Grant, RecordAccess, decide
+from concord_common.access.policy import Decision, Grant, RecordAccess, decide, visible_clause
 from concord_common.access.schemas import (GrantSchema, ReasonSchema, RestrictionSchema, SystemGrantSchema,
                                            SystemTransferSchema, TransferSchema)
 from concord_common.access.store import grants
@@ -27,8 +27,7 @@ NOT_VISIBLE = ("You cannot see this record: it does not exist, or nothing in it 
 
 @dataclass(frozen=True)
 class RecordKind:
-    record_type: str                                   # profile | family | case
-    path: str                                          # profiles | families | cases (in URLs)
+    record_type: str                                   # a name in concord_common.record_types
     table: object                                      # a Table with id, owner_*, restricted, version
     display_name: Callable[[object], str]
     is_person: Callable[[object], bool] = lambda row: False
@@ -62,11 +61,28 @@ def load(session, kind: RecordKind, record_id, lock: bool = False):
     return row, access, grant_rows
 
 
+def hidden(access: RecordAccess) -> NotFound:
+    """The 404 for a record that exists but the caller may not see: the same answer as for no record at
+    all (the record travels on the exception only, never across RPC), so that the service adapter
+    (concord_common.service.ServiceBase) can record the refusal as `<type>.denied`."""
+    refused = NotFound()
+    refused.denied = {"record": {"type": access.record_type, "id": access.record_id},
+                      "owner": owner_of(access)}
+    return refused
+
+
+def record_denial(uow, denied: dict) -> None:
+    """The event `<type>.denied` (audit action `denied`): the record, and the RPC and gateway route the
+    attempt came through (`uow.origin`, set by ServiceBase)."""
+    uow.add_event(f"{denied['record']['type']}.denied",
+                  {**denied, **(getattr(uow, "origin", None) or {}), "outcome": "failure"})
+
+
 def require(caller: Caller, access: RecordAccess, action: str) -> Decision:
     """Deny by default: 404 if the caller may not know the record exists, 403 if they may."""
     decision = decide(caller, access, action, clock.now())
     if not decision.visible:
-        raise NotFound()
+        raise hidden(access)
     if not decision.allowed:
         raise Forbidden(decision.explain())
     return decision
@@ -91,6 +107,7 @@ def grant_view(row) -> dict:
     return {"id": row.id, "grantee_type": row.grantee_type, "grantee_id": row.grantee_id,
             "grantee_organisation_id": row.grantee_organisation_id, "level": row.level,
             "lawful_basis": row.lawful_basis, "justification": row.justification, "source": row.source,
+            "source_id": row.source_id,
             "expires_at": _iso(row.expires_at), "granted_by": row.granted_by, "granted_at": _iso(row.granted_at),
             "status": status}
 
@@ -103,36 +120,94 @@ def _record_ref(kind: RecordKind, row) -> dict:
     return {"type": kind.record_type, "id": row.id}
 
 
-# -- reading the access list -------------------------------------------------------
-def access_list(session, kind, record_id, caller) -> dict:
+def owning_team(caller: Caller, requested: str | None, directory) -> tuple[str, str]:
+    """(team id, organisation id) that will lead a new record: the creator's team, or one they name.
+
+    An API client must name a team of its organisation; a person in several teams must say which."""
+    def invalid(message):
+        return ValidationFailed("One or more fields are invalid.", {"owner_team_id": [message]})
+    if caller.kind == "user":
+        teams = caller.team_ids()
+        if requested:
+            if requested not in teams:
+                raise invalid("You can only give a new record to one of your own teams.")
+            return requested, caller.organisation_id
+        if len(teams) == 1:
+            return next(iter(teams)), caller.organisation_id
+        if not teams:
+            raise Forbidden("You are not in a team, so you cannot create records.")
+        raise invalid("You are in several teams: say which one leads this record.")
+    if caller.kind == "client":
+        if not requested:
+            raise invalid("Name the team in your organisation that leads this record.")
+        if directory.team_organisation(requested) != caller.organisation_id:
+            raise invalid("That team is not in your organisation.")
+        return requested, caller.organisation_id
+    raise Forbidden("Only people and partner systems create records.")
+
+
+# -- reading the access list (each read recorded, like a view) ---------------------------
+def record_read(uow, access: RecordAccess, part: str, **details) -> None:
+    """Record that the caller read `part` of the record (its history, its access list …): the event
+    `<type>.<part>_viewed`, which the audit service keeps as action `viewed`."""
+    uow.add_event(f"{access.record_type}.{part}_viewed", {
+        "record": {"type": access.record_type, "id": access.record_id}, "owner": owner_of(access),
+        "part": part, **details})
+
+
+def access_list(uow, kind, record_id) -> dict:
     """Owner, restriction and grants: for the lead team and those with edit access."""
-    row, access, grant_rows = load(session, kind, record_id)
-    decision = require(caller, access, "view")
+    row, access, grant_rows = load(uow.session, kind, record_id)
+    decision = require(uow.caller, access, "view")
     if decision.level != "edit":
         raise Forbidden("Only the lead team and those with edit access may see who else has access.")
+    record_read(uow, access, "access_list")
     return {"owner": owner_of(access), "restricted": access.restricted,
             "grants": [grant_view(g) for g in grant_rows if g.revoked_at is None]}
 
 
-def why(session, kind, record_id, caller) -> dict:
-    """Why the caller can (or cannot) see the record, in plain words — never revealing it exists."""
+def why(uow, kind, record_id) -> dict:
+    """Why the caller can (or cannot) see the record, in plain words — never revealing it exists
+    (asked about a record they may not see, the answer is NOT_VISIBLE and the refusal is recorded)."""
+    nothing = {"can_view": False, "can_edit": False, "can_share": False, "explanation": NOT_VISIBLE}
     try:
-        row, access, _ = load(session, kind, record_id)
+        row, access, _ = load(uow.session, kind, record_id)
     except NotFound:
-        return {"can_view": False, "can_edit": False, "can_share": False, "explanation": NOT_VISIBLE}
+        return nothing
     now = clock.now()
-    view = decide(caller, access, "view", now)
+    view = decide(uow.caller, access, "view", now)
     if not view.visible:
-        return {"can_view": False, "can_edit": False, "can_share": False, "explanation": NOT_VISIBLE}
-    edit, share = decide(caller, access, "edit", now), decide(caller, access, "share", now)
+        record_denial(uow, hidden(access).denied)
+        return nothing
+    edit, share = decide(uow.caller, access, "edit", now), decide(uow.caller, access, "share", now)
+    record_read(uow, access, "why", level=view.level)
     return {"can_view": view.allowed, "can_edit": edit.allowed, "can_share": share.allowed,
             "level": view.level, "explanation": view.explain(), "restricted": access.restricted}
 
 
-def check_access(session, kind, record_id, caller, action) -> dict:
+def check_access(session, caller, kind, record_id, action) -> dict:
     row, access, _ = load(session, kind, record_id)
     decision = require(caller, access, action)
     return {"allowed": True, "level": decision.level, "owner": owner_of(access)}
+
+
+def visible_names(session, caller, kind, record_ids) -> dict:
+    """The display names of those of `record_ids` the caller may open now (others are left out, as if absent):
+    for a list of records the caller chose themselves (their recently opened). Records nothing: it opens
+    no record and searches nothing."""
+    wanted = []
+    for value in list(record_ids or [])[:100]:
+        try:
+            wanted.append(record_uuid(value))
+        except NotFound:
+            continue
+    if not wanted:
+        return {"items": []}
+    table = kind.table
+    rows = session.execute(select(table).where(table.c.id.in_(wanted),
+                                               visible_clause(caller, clock.now(), table, grants, kind.record_type))
+                           ).all()
+    return {"items": [{"id": str(row.id), "display_name": kind.display_name(row)} for row in rows]}
 
 
 # -- changing it ---------------------------------------------------------------------
@@ -292,3 +367,35 @@ def apply_transfer(uow, kind, record_id, payload, apply_consent=None) -> dict:
                    "owner_organisation_id": {"before": access.owner_organisation_id,
                                              "after": data["to_organisation_id"]}}})
     return {"owner": {"organisation_id": data["to_organisation_id"], "team_id": data["to_team_id"]}}
+
+
+# -- asked by the notifications service, as the system: may an organisation view these now? --------------------
+def organisation_viewer(organisation_id: str) -> Caller:
+    """An organisation as a viewer: what it leads and what is shared with it as an organisation — what an API
+    client of it sees (its token's scopes aside). Team and personal grants are not the organisation's."""
+    return Caller(kind="client", id=f"organisation:{organisation_id}", organisation_id=organisation_id)
+
+
+def visible_to_organisation(session, caller, kinds: dict, organisation_id, refs) -> dict:
+    """{"visible": [{"type", "id"}]}: those of `refs` ([{"type", "id"}], at most 500) the organisation may view
+    now, decided in SQL by the same rules as every list (policy.visible_clause). Records of types this service
+    does not own, and ids that are no record, are left out. For Concord itself only (webhook deliveries)."""
+    _system_only(caller)
+    if not organisation_id or not isinstance(organisation_id, str):
+        return {"visible": []}
+    wanted: dict[str, list[str]] = {}
+    for ref in list(refs or [])[:500]:
+        kind = kinds.get((ref or {}).get("type"))
+        if kind is None:
+            continue
+        try:
+            wanted.setdefault(kind.record_type, []).append(record_uuid(ref.get("id")))
+        except NotFound:
+            continue
+    viewer, now, visible = organisation_viewer(organisation_id), clock.now(), []
+    for record_type, ids in wanted.items():
+        table = kinds[record_type].table
+        found = session.execute(select(table.c.id).where(
+            table.c.id.in_(ids), visible_clause(viewer, now, table, grants, record_type))).scalars().all()
+        visible += [{"type": record_type, "id": str(record_id)} for record_id in found]
+    return {"visible": visible}

@@ -1,12 +1,14 @@
 """The access list kept with each record, in the record's own service database.
 
 Ownership (owner_team_id, owner_organisation_id, restricted) are columns of
-the record's own table; grants live in `record_grants`, one table for every
-record type a service owns. Each service's migration creates it with
-`create_grants_table(op)`.
+the record's own table: its model mixes in `OwnedRecord`. Grants live in
+`record_grants`, one table for every record type a service owns; the
+service's first migration that has records calls `create_grants_table(op)`
+(and its downgrade `drop_grants_table(op)`).
 """
-from sqlalchemy import Column, DateTime, Index, MetaData, Table, Text, func
+from sqlalchemy import Boolean, Column, DateTime, Index, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
 
 metadata = MetaData()
 
@@ -32,7 +34,15 @@ grants = Table(
 Index("record_grants_record", grants.c.record_type, grants.c.record_id)
 Index("record_grants_grantee", grants.c.grantee_type, grants.c.grantee_id)
 
-OWNERSHIP_COLUMNS = ("owner_team_id", "owner_organisation_id", "restricted")
+
+class OwnedRecord:
+    """Declarative mixin: the lead team and organisation of a record, and whether it is restricted.
+
+    A record-owning model is `class Case(OwnedRecord, Base)`; its migration adds
+    the same three columns (indexed on owner_team_id and owner_organisation_id)."""
+    owner_team_id: Mapped[str | None] = mapped_column(Text)
+    owner_organisation_id: Mapped[str | None] = mapped_column(Text)
+    restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 def create_grants_table(op) -> None:

@@ -7,36 +7,38 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
-from concord_common.audit_client import RECORD_KINDS, to_csv
+from concord_common import record_types
+from concord_common.audit_client import to_csv
 from concord_common.errors import NotFound
-from gateway.http import api, json_response
+from gateway.http import api, attachment_disposition, json_response
 
 
-def _query(request) -> dict:
+def _query_arguments(request) -> dict:
     return request.args.to_dict()
 
 
 class AuditRoutes:
     @api("GET", "/api/v1/audit/records/<record_kind>/<record_id>", scope="audit:read", query="audit.ReadQuery",
-         answer="audit.EntryPage", params={"record_kind": {"enum": sorted(RECORD_KINDS)}})
+         answer="audit.EntryPage", params={"record_kind": {"enum": sorted(record_types.paths())}})
     def audit_record_log(self, request, record_kind, record_id):
-        if record_kind not in RECORD_KINDS:
+        registered = record_types.by_path(record_kind)
+        if registered is None:
             raise NotFound()
-        return json_response(200, self.rpc.call("audit", "record_entries", RECORD_KINDS[record_kind], record_id,
-                                                _query(request)))
+        return json_response(200, self.remote.call("audit", "record_entries", registered.name, record_id,
+                                                   _query_arguments(request)))
 
     @api("GET", "/api/v1/audit/users/<user_id>", query="audit.ReadQuery", answer="audit.EntryPage")
     def audit_user_log(self, request, user_id):
-        return json_response(200, self.rpc.call("audit", "user_entries", user_id, _query(request)))
+        return json_response(200, self.remote.call("audit", "user_entries", user_id, _query_arguments(request)))
 
     @api("GET", "/api/v1/audit/organisations/<organisation_id>/export", query="audit.ExportQuery",
          answer={"application/json": "audit.EntryPage", "text/csv": {"type": "string"}})
     def audit_export(self, request, organisation_id):
-        query = _query(request)
-        page = self.rpc.call("audit", "organisation_export", organisation_id, query)
+        query = _query_arguments(request)
+        page = self.remote.call("audit", "organisation_export", organisation_id, query)
         if page.get("format") != "csv":
             return json_response(200, {"items": page["items"], "next_cursor": page["next_cursor"]})
-        headers = {"Content-Disposition": f'attachment; filename="audit-{organisation_id}.csv"'}
+        headers = {"Content-Disposition": attachment_disposition(f"audit-{organisation_id}.csv")}
         if page["next_cursor"]:
             headers["X-Next-Cursor"] = page["next_cursor"]
             following = urlencode({**query, "cursor": page["next_cursor"]})
@@ -45,9 +47,9 @@ class AuditRoutes:
 
     @api("GET", "/api/v1/audit/usage", query="audit.UsageQuery", answer="audit.Usage")
     def audit_usage(self, request):
-        return json_response(200, self.rpc.call("audit", "usage", _query(request)))
+        return json_response(200, self.remote.call("audit", "usage", _query_arguments(request)))
 
     @api("GET", "/api/v1/audit/verify", answer="audit.Verification")
     def audit_verify(self, request):
-        timeout = float(self.rpc.config.get("AUDIT_VERIFY_TIMEOUT", 600))
-        return json_response(200, self.rpc.call("audit", "verify", timeout=timeout))
+        timeout = float(self.remote.config.get("AUDIT_VERIFY_TIMEOUT", 600))
+        return json_response(200, self.remote.call("audit", "verify", timeout=timeout))

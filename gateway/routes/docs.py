@@ -308,9 +308,9 @@ class DocsRoutes:
 
     def _openapi(self):
         """(document, JSON bytes, ETag): this replica's copy, built again once stale."""
-        timeout = float(self.rpc.config.get("OPENAPI_RPC_TIMEOUT", openapi.FETCH_TIMEOUT))
+        timeout = float(self.remote.config.get("OPENAPI_RPC_TIMEOUT", openapi.FETCH_TIMEOUT))
         return self.openapi_cache.get(lambda: openapi.build(openapi.served_routes(type(self)),
-                                                            openapi.fetch_schemas(self.rpc, SERVICE_NAMES, timeout)))
+                                                            openapi.fetch_schemas(self.remote, SERVICE_NAMES, timeout)))
 
     @api("GET", "/api/v1/openapi.json", public=True,
          answer={"application/json": {"type": "object", "description": "This document (OpenAPI 3)."}})

@@ -1,4 +1,5 @@
-"""Health, readiness, metrics, static assets, and the 404 for everything else."""
+"""Health, readiness, metrics (for those who hold the token), static assets, and the 404 for everything else."""
+import hmac
 import mimetypes
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response
 from concord_common.errors import ConcordError, NotFound
 from concord_common.logs import INSTANCE
 from concord_common.settings import SERVICE_NAMES
-from gateway.http import api, json_response, problem
+from gateway.http import RETRY_AFTER_UNAVAILABLE, api, json_response, problem
 
 ASSETS = Path(__file__).resolve().parent.parent / "static"
 
@@ -22,11 +23,11 @@ class OpsRoutes:
 
     @api("GET", "/readyz", public=True, answer="gateway.Ready", errors=(503,))
     def readyz(self, request):
-        timeout = float(self.rpc.config.get("READY_TIMEOUT", 2))
+        timeout = float(self.remote.config.get("READY_TIMEOUT", 2))
 
         def check(service):
             try:
-                self.rpc.call(service, "ping", timeout=timeout)
+                self.remote.call(service, "ping", timeout=timeout)
                 return service, "ok"
             except ConcordError as exc:
                 return service, exc.slug
@@ -38,11 +39,19 @@ class OpsRoutes:
         if down:
             return problem(503, "not-ready", "Not ready",
                            "These services do not answer: " + ", ".join(down) + ".",
-                           errors={name: [results[name]] for name in down})
+                           errors={name: [results[name]] for name in down},
+                           headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
         return json_response(200, {"status": "ready", "services": results})
 
     @api("GET", "/metrics", public=True)
     def metrics(self, request):
+        """Not for the public: Prometheus scrapes the ops port (OPS_PORT), or this with METRICS_TOKEN as a
+        bearer token. Without the token it is the same 404 as any unknown route."""
+        expected = str(self.remote.config.get("METRICS_TOKEN") or "")
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(),
+                                                                                 expected.encode()):
+            raise NotFound()
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
     @api("GET", "/assets/<path:asset>", public=True)

@@ -5,9 +5,9 @@ from concord_common.errors import MalformedRequest
 from gateway.http import api, json_response, read_json, read_json_or_form
 
 
-def source_ip(request, trust_forwarded: bool) -> str | None:
-    if trust_forwarded and request.headers.get("X-Forwarded-For"):
-        return request.headers["X-Forwarded-For"].split(",")[0].strip()
+def source_ip(request, trust_forwarded: bool = False) -> str | None:
+    """The client's address: the entrypoint has already taken it from X-Forwarded-For as far as the trusted
+    proxies vouch for it (gateway/proxies.py). `trust_forwarded` is no longer read (callers may still pass it)."""
     return request.remote_addr
 
 
@@ -19,15 +19,15 @@ class SessionRoutes:
         for field in ("username", "password"):
             if not isinstance(body.get(field), str) or not body.get(field):
                 raise MalformedRequest("Send a JSON object with `username` and `password` (and `otp` if asked).")
-        signed_in = self.rpc.call("permissions", "authenticate", body["username"], body["password"],
-                                  otp=body.get("otp"), kind="api",
-                                  source_ip=source_ip(request, bool(self.rpc.config.get("TRUST_FORWARDED_FOR"))))
+        client_ip = source_ip(request)
+        signed_in = self.remote.call("permissions", "authenticate", body["username"], body["password"],
+                                     otp=body.get("otp"), kind="api", source_ip=client_ip)
         signed_in.pop("csrf_token", None)
         return json_response(201, signed_in)
 
     @api("DELETE", "/api/v1/sessions/current")
     def sign_out(self, request):
-        self.rpc.call("permissions", "end_session", self.auth.token)
+        self.remote.call("permissions", "end_session", self.auth.token)
         self.auth.forget(self.auth.token)
         return Response(status=204)
 
@@ -40,8 +40,8 @@ class SessionRoutes:
             raise MalformedRequest("Only `grant_type=client_credentials` is supported.")
         if not body.get("client_id") or not body.get("client_secret"):
             raise MalformedRequest("Send `client_id` and `client_secret`.")
-        token = self.rpc.call("permissions", "client_token", body["client_id"], body["client_secret"],
-                              body.get("scope"))
+        token = self.remote.call("permissions", "client_token", body["client_id"], body["client_secret"],
+                                 body.get("scope"))
         return json_response(200, token, {"Cache-Control": "no-store"})
 
     @api("GET", "/api/v1/me", clients=True, answer="permissions.Me")
@@ -50,24 +50,25 @@ class SessionRoutes:
             principal = self.auth.principal
             return json_response(200, {key: principal.get(key) for key in
                                        ("id", "client_id", "display_name", "organisation_id", "scopes")})
-        return json_response(200, self.rpc.call("permissions", "me"))
+        return json_response(200, self.remote.call("permissions", "me"))
 
     @api("POST", "/api/v1/me/mfa", replayable=False,           # the answer holds the TOTP secret
          answer="permissions.MfaEnrolment", status=201, errors=(409,))
     def enrol_mfa(self, request):
-        return json_response(201, self.rpc.call("permissions", "enrol_mfa"), {"Cache-Control": "no-store"})
+        return json_response(201, self.remote.call("permissions", "enrol_mfa"), {"Cache-Control": "no-store"})
 
     @api("POST", "/api/v1/me/mfa/confirm", body="permissions.MfaConfirm", answer="permissions.MfaConfirmed")
     def confirm_mfa(self, request):
-        return json_response(200, self.rpc.call("permissions", "confirm_mfa", read_json(request)))
+        return json_response(200, self.remote.call("permissions", "confirm_mfa", read_json(request),
+                                                   self.auth.token))     # this session stays; others end
 
     @api("GET", "/api/v1/me/notifications", answer="notifications.NotificationPage",
          query={"unread": {"type": "boolean", "description": "Only those not yet read (true, 1 or yes)."}})
     def my_notifications(self, request):
         unread = request.args.get("unread") in ("1", "true", "yes")
-        return json_response(200, self.rpc.call("notifications", "my_notifications", unread))
+        return json_response(200, self.remote.call("notifications", "my_notifications", unread))
 
     @api("POST", "/api/v1/me/notifications/<notification_id>/read", status=204)
     def read_notification(self, request, notification_id):
-        self.rpc.call("notifications", "mark_read", notification_id)
+        self.remote.call("notifications", "mark_read", notification_id)
         return Response(status=204)

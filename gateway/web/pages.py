@@ -15,16 +15,18 @@ from concord_common.errors import (ConcordError, Conflict, Forbidden, MfaRequire
 from gateway.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token, same_secret
 from gateway.http import api
 from gateway.routes.sessions import source_ip
+from gateway.web import header, words
 
 templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                         autoescape=select_autoescape(["html"]))
+words.install(templates)
 
 PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"}
 
 
 def page(template: str, status: int = 200, **values) -> Response:
-    html = templates.get_template(template).render(**values)
+    html = templates.get_template(template).render(**{**header.values(), **values})
     return Response(html, status=status, mimetype="text/html", headers=dict(PAGE_HEADERS))
 
 
@@ -35,35 +37,41 @@ def secure_cookies(request, config) -> bool:
 
 
 class WebPages:
-    @api("GET", "/", public=True)
-    def home(self, request):
+    # The home page ("/") is each person's dashboard: gateway/web/home_pages.py.
+    @api("GET", "/account", public=True)
+    def account(self, request):
         principal = self.auth.optional(request)
         if principal is None or principal["kind"] != "user":
             return redirect("/sign-in", code=303)
         if principal.get("mfa_enrolment_required"):
             return redirect("/mfa", code=303)
-        me = self.rpc.call("permissions", "me")
-        return page("home.html", title="Your account", me=me, csrf_token=principal.get("csrf_token"))
+        header.begin(self, principal, eager=True)         # the unread count, beside `me`
+        try:
+            me = self.remote.call("permissions", "me")
+            return page("account.html", title="Your account", me=me, nav="account",
+                        csrf_token=principal.get("csrf_token"))
+        finally:
+            header.end()
 
     @api("GET", "/mfa", public=True)
     def mfa_page(self, request):
+        """Only shows: the key being set up if there is one, else a button that starts (POST)."""
         principal = self.auth.optional(request)
         if principal is None or principal["kind"] != "user":
             return redirect("/sign-in", code=303)
-        try:
-            return self._mfa_form(principal)
-        except Conflict:                      # already set up
+        if self.remote.call("permissions", "me").get("mfa_enabled"):
             return redirect("/", code=303)
+        return self._mfa_form(principal, self.remote.call("permissions", "pending_mfa"))
 
-    def _mfa_form(self, principal, status=200, error=None):
-        enrolment = self.rpc.call("permissions", "enrol_mfa")
-        secret = enrolment["secret"]
+    def _mfa_form(self, principal, enrolment, status=200, error=None):
+        secret = (enrolment or {}).get("secret")
         return page("mfa.html", status=status, title="Set up two-factor authentication", error_summary=error,
-                    secret_grouped=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+                    secret_grouped=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)) if secret else None,
                     required=principal.get("mfa_enrolment_required"), csrf_token=principal.get("csrf_token"))
 
     @api("POST", "/mfa", public=True)
     def mfa_submit(self, request):
+        """`start` begins setting up (a new key), then back to the page; otherwise `otp` confirms it."""
         try:
             principal = self.auth.require(request)
         except Forbidden as exc:
@@ -71,10 +79,17 @@ class WebPages:
         except ConcordError:
             return redirect("/sign-in", code=303)
         try:
-            self.rpc.call("permissions", "confirm_mfa", {"otp": request.form.get("otp", "").strip()})
+            if request.form.get("start"):
+                self.remote.call("permissions", "enrol_mfa")
+                return redirect("/mfa", code=303)
+            self.remote.call("permissions", "confirm_mfa", {"otp": request.form.get("otp", "").strip()},
+                             self.auth.token)
+        except Conflict:                      # already set up, or not started yet: the page says which
+            return redirect("/mfa", code=303)
         except ValidationFailed:
-            return self._mfa_form(principal, 422, "The code is not right; enter the code the app shows now")
-        return redirect("/", code=303)
+            return self._mfa_form(principal, self.remote.call("permissions", "pending_mfa"), 422,
+                                  "The code is not right; enter the code the app shows now")
+        return redirect("/account", code=303)         # where it now says two-factor authentication is on
 
     @api("GET", "/sign-in", public=True)
     def sign_in_page(self, request):
@@ -85,7 +100,7 @@ class WebPages:
         response = page("sign_in.html", status=status, title="Sign in", csrf_token=token, username=username,
                         error_field=error_field, error_summary=error, ask_otp=ask_otp)
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Lax", path="/sign-in",
-                            secure=secure_cookies(request, self.rpc.config))
+                            secure=secure_cookies(request, self.remote.config))
         return response
 
     @api("POST", "/sign-in", public=True)
@@ -99,9 +114,9 @@ class WebPages:
         if not username or not form.get("password"):
             return self._sign_in_form(request, 422, username, "username", "Enter your username and password")
         try:
-            signed_in = self.rpc.call("permissions", "authenticate", username, form["password"],
-                                      otp=form.get("otp") or None, kind="web",
-                                      source_ip=source_ip(request, bool(self.rpc.config.get("TRUST_FORWARDED_FOR"))))
+            client_ip = source_ip(request, bool(self.remote.config.get("TRUST_FORWARDED_FOR")))
+            signed_in = self.remote.call("permissions", "authenticate", username, form["password"],
+                                         otp=form.get("otp") or None, kind="web", source_ip=client_ip)
         except MfaRequired:
             return self._sign_in_form(request, 401, username, "otp",
                                       "Enter the code from your authenticator app" if not form.get("otp")
@@ -117,7 +132,7 @@ class WebPages:
                                       "The username or password is incorrect")
         response = redirect("/", code=303)
         response.set_cookie(SESSION_COOKIE, signed_in["token"], httponly=True, samesite="Lax", path="/",
-                            secure=secure_cookies(request, self.rpc.config))
+                            secure=secure_cookies(request, self.remote.config))
         response.delete_cookie(CSRF_COOKIE, path="/sign-in")
         return response
 
@@ -129,7 +144,7 @@ class WebPages:
             return page("error.html", status=403, title="That did not work", detail=exc.detail)
         except ConcordError:
             return redirect("/sign-in", code=303)
-        self.rpc.call("permissions", "end_session", self.auth.token)
+        self.remote.call("permissions", "end_session", self.auth.token)
         self.auth.forget(self.auth.token)
         response = redirect("/sign-in", code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")

@@ -17,30 +17,35 @@ from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from concord_common.sizes import human_size
+from gateway.http import together
 from gateway.routes.attachments import max_file_bytes
 from gateway.web.profile_forms import (CREATE_ORDER, SEARCH_LABELS, SEARCH_ORDER, Errors, create_field,
                                        date_from_parts, first_message, friendly, safe_return, valid_uuid,
                                        with_params)
-from gateway.web.profile_views import (LIKELY_DUPLICATE, SEARCH_PAGE_SIZE, as_date, not_found, render,
-                                       web_page)
+from gateway.web.profile_views import (FLAG_LABELS, LIKELY_DUPLICATE, SEARCH_PAGE_SIZE, as_date, long_date,
+                                       not_found, render, web_page)
+
+
+def search_title(criteria: dict) -> str:
+    """The page title names what was searched for: "Okafor, born 4 May 2010, LS9 8AA – Search profiles"."""
+    terms = [criteria.get("q"), criteria.get("identifier"),
+             f"born {long_date(criteria['date_of_birth'])}" if criteria.get("date_of_birth") else None,
+             criteria.get("postcode"),
+             {"true": "under 18", "false": "18 or over"}.get(criteria.get("young_person")),
+             f"family flag: {FLAG_LABELS[criteria['family_flag']].lower()}" if criteria.get("family_flag") else None]
+    return ", ".join(term for term in terms if term) + " – Search profiles"
 
 
 class ProfilePages:
     # -- lookups ------------------------------------------------------------------------------------
-    def _pp_together(self, **calls):
-        """Several independent service calls at once (as the same caller); {name: answer}."""
-        names = list(calls)
-        pool = eventlet.GreenPool(max(1, len(names)))
-        return dict(zip(names, pool.imap(lambda name: calls[name](), names)))
-
     def _pp_organisation_names(self) -> dict:
-        return {org["id"]: org["name"] for org in self.rpc.call("permissions", "list_organisations")["items"]}
+        return {org["id"]: org["name"] for org in self.remote.call("permissions", "list_organisations")["items"]}
 
     def _pp_user_names(self, user_ids) -> dict:
         """{user id: display name}; someone the caller's directory does not show stays unnamed."""
         def one(user_id):
             try:
-                return user_id, self.rpc.call("permissions", "get_user", user_id)["display_name"]
+                return user_id, self.remote.call("permissions", "get_user", user_id)["display_name"]
             except NotFound:
                 return user_id, None
         wanted = sorted({user_id for user_id in user_ids if user_id})
@@ -50,20 +55,26 @@ class ProfilePages:
 
     def _pp_team(self, team_id) -> dict | None:
         try:
-            return self.rpc.call("permissions", "get_team", team_id)
+            return self.remote.call("permissions", "get_team", team_id)
         except NotFound:
             return None
+
+    @staticmethod
+    def _pp_leads(principal, profile) -> bool:
+        """Whether the signed-in person is in the team that leads the profile (only they may share it; the
+        sharing page asks the profiles service, this only decides whether to offer the link, as the case page does)."""
+        return profile["owner"]["team_id"] in {team.get("id") for team in principal.get("teams") or []}
 
     def _pp_level(self, profile_id) -> str | None:
         """view | edit for a profile the caller may see."""
         try:
-            return self.rpc.call("profiles", "check_access", "profile", profile_id, "view").get("level")
+            return self.remote.call("profiles", "check_access", "profile", profile_id, "view").get("level")
         except (NotFound, Forbidden):
             return None
 
     def _pp_profile_or_none(self, profile_id):
         try:
-            return self.rpc.call("profiles", "get_profile", profile_id)
+            return self.remote.call("profiles", "get_profile", profile_id)
         except NotFound:
             return None
 
@@ -73,7 +84,10 @@ class ProfilePages:
         return self._pp_search_page(principal, request.args)
 
     def _pp_search_page(self, principal, args, status=200):
-        form = {key: (args.get(key) or "").strip() for key in ("q", "postcode", "identifier")}
+        form = {key: (args.get(key) or "").strip() for key in ("q", "postcode", "identifier", "young_person",
+                                                               "family_flag")}
+        form["young_person"] = {"true": "true", "false": "false"}.get(form["young_person"], "")
+        form["family_flag"] = form["family_flag"] if form["family_flag"] in FLAG_LABELS else ""
         parts = {part: (args.get(f"date_of_birth-{part}") or "").strip() for part in ("day", "month", "year")}
         errors = Errors(SEARCH_ORDER)
         criteria = {key: value for key, value in form.items() if value}
@@ -90,18 +104,21 @@ class ProfilePages:
         limit = int(args["limit"]) if (args.get("limit") or "").isdigit() and 0 < int(args["limit"]) <= 100 \
             else SEARCH_PAGE_SIZE
         cursor = int(args["cursor"]) if (args.get("cursor") or "").isdigit() else 0
-        submitted = any(key in args for key in ("q", "postcode", "identifier", "date_of_birth",
+        submitted = any(key in args for key in ("q", "postcode", "identifier", "date_of_birth", "young_person",
+                                                "family_flag",
                                                 "date_of_birth-day", "date_of_birth-month", "date_of_birth-year"))
         results, organisations, next_cursor = None, {}, None
         if submitted and not errors:
             try:
-                answer = self.rpc.call("profiles", "search_profiles",
-                                       {**criteria, "limit": str(limit), "cursor": str(cursor)})
+                answer = self.remote.call("profiles", "search_profiles",
+                                          {**criteria, "limit": str(limit), "cursor": str(cursor)})
                 results, next_cursor = answer["items"], answer.get("next_cursor")
             except ValidationFailed as exc:
                 for path, messages in exc.errors.items():
                     if path == "date_of_birth":
                         errors.add("date_of_birth-day", friendly(first_message(messages), "Date of birth"))
+                    elif path in ("young_person", "family_flag"):        # offered as choices: not expected
+                        errors.add("q", friendly(first_message(messages), SEARCH_LABELS.get(path, "Filter")))
                     elif path in ("postcode", "identifier"):
                         errors.add(path, friendly(first_message(messages), SEARCH_LABELS[path],
                                                   value=form[path]))
@@ -125,7 +142,9 @@ class ProfilePages:
         if requested:
             name = next((item["display_name"] for item in results or [] if item["id"] == requested), None)
             banner = {"pending": args.get("pending") == "1", "name": name}
-        return render("profiles_search.html", 422 if errors else status, title="Search profiles", nav="search",
+        return render("profiles_search.html", 422 if errors else status, nav="search",
+                      title=search_title(criteria) if submitted else "Search profiles", flags=FLAG_LABELS,
+                      filtered=bool(form["young_person"] or form["family_flag"]),
                       form=form, parts=parts, errors=errors.by_field, error_summary=errors.summary(),
                       submitted=submitted, results=results, organisations=organisations, paging=paging,
                       here=here, banner=banner,
@@ -141,7 +160,7 @@ class ProfilePages:
         if not valid_uuid(profile_id):
             return not_found()
         try:
-            asked = self.rpc.call("profiles", "request_access", "profile", profile_id, {"reason": reason})
+            asked = self.remote.call("profiles", "request_access", "profile", profile_id, {"reason": reason})
         except ValidationFailed as exc:
             message = friendly(first_message(exc.errors.get("reason") or ["Give a reason."]), "Reason",
                                "Enter why you need access to this profile", value=reason)
@@ -168,24 +187,28 @@ class ProfilePages:
     def _pp_profile_page(self, principal, profile_id, args, status=200, errors=None):
         if not valid_uuid(profile_id):
             return not_found()
-        profile = self.rpc.call("profiles", "get_profile", profile_id)
+        profile = self.remote.call("profiles", "get_profile", profile_id)
         person = profile["kind"] == "person"
         calls = {"level": lambda: self._pp_level(profile["id"]),
-                 "families": lambda: self.rpc.call("profiles", "profile_families", profile["id"])["items"],
+                 "families": lambda: self.remote.call("profiles", "profile_families", profile["id"])["items"],
                  "organisations": self._pp_organisation_names,
                  "team": lambda: self._pp_team(profile["owner"]["team_id"]),
                  "users": lambda: self._pp_user_names(flag.get("set_by") for flag in profile.get("flags") or [])}
         if person and not profile.get("merged_into"):
-            calls["matches"] = lambda: self.rpc.call("profiles", "profile_matches", profile["id"], {})["items"]
-        calls["attachments"] = lambda: self.rpc.call("profiles", "list_attachments", profile["id"],
-                                                     {"limit": 100})["items"]
+            calls["matches"] = lambda: self.remote.call("profiles", "profile_matches", profile["id"], {})["items"]
+        calls["cases"] = lambda: self.remote.call("cases", "list_cases", {"profile_id": profile["id"], "limit": "50",
+                                                                         "sort": "-opened_at"})["items"]
+        calls["attachments"] = lambda: self.remote.call("profiles", "list_attachments", profile["id"],
+                                                        {"limit": 100})["items"]
         if profile.get("merged_into"):
             calls["survivor"] = lambda: self._pp_profile_or_none(profile["merged_into"])
         if profile.get("merged_from"):
             calls["merged_from"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["merged_from"]]
+        if person:          # the premises this person is linked to (profile_edit_pages.py links them)
+            calls["premises"] = lambda: self.remote.call("profiles", "profile_premises", profile["id"])["items"]
         if profile["kind"] == "premises" and profile.get("linked_people"):
             calls["linked"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["linked_people"]]
-        found = self._pp_together(**calls)
+        found = together(**calls)
         uploaders = {item["uploaded_by"] for item in found["attachments"]} - set(found["users"])
         if uploaders:
             found["users"].update(self._pp_user_names(uploaders))
@@ -196,7 +219,7 @@ class ProfilePages:
             banner = {"kind": "duplicates", "matches": likely, "created": args.get("created") == "1"} if likely \
                 else None
         if banner is None:
-            for flag in ("created", "merged", "unmerged", "uploaded"):
+            for flag in ("created", "merged", "merge_requested", "unmerged", "uploaded", "emergency"):
                 if args.get(flag) == "1":
                     banner = {"kind": flag}
                     break
@@ -210,6 +233,8 @@ class ProfilePages:
                       organisations=found["organisations"], team=found["team"], users=found["users"],
                       survivor=found.get("survivor"), merged_from=found.get("merged_from") or [],
                       linked=found.get("linked") or [], banner=banner, attachments=found["attachments"],
+                      cases=found["cases"], may_share=self._pp_leads(principal, profile),
+                      premises=found.get("premises") or [], changed=args.get("changed"),
                       max_upload=human_size(max_file_bytes(self)),
                       error_summary=errors or [], here=f"/profiles/{profile['id']}",
                       csrf_token=principal.get("csrf_token"))
@@ -218,8 +243,8 @@ class ProfilePages:
     def web_profile_history(self, request, principal, profile_id):
         if not valid_uuid(profile_id):
             return not_found()
-        profile = self.rpc.call("profiles", "get_profile", profile_id)
-        items = self.rpc.call("profiles", "profile_history", profile["id"], {})["items"]
+        profile = self.remote.call("profiles", "get_profile", profile_id)
+        items = self.remote.call("profiles", "profile_history", profile["id"], {})["items"]
         users = self._pp_user_names(item.get("by") for item in items)
         items = items[::-1]         # newest first (the service lists oldest first, in the order written)
         return render("profile_history.html", title=f"History of {profile['display_name']}", nav="profile",
@@ -259,8 +284,14 @@ class ProfilePages:
             address = {"line1": form["address_line1"], "town": form["address_town"] or None,
                        "postcode": form["address_postcode"]}
             payload["addresses"] = [{key: value for key, value in address.items() if value}]
+        if request.form.get("change") == "1":          # back from the likely matches (duplicate_check.py)
+            return self._pp_new_form(principal, form, parts)
+        if request.form.get("create_anyway") != "1" and not date_error:
+            matches_page = self._dc_matches_page(principal, payload, form, parts)
+            if matches_page is not None:
+                return matches_page
         try:
-            created = self.rpc.call("profiles", "create_profile", payload)
+            created = self.remote.call("profiles", "create_profile", payload)
         except ValidationFailed as exc:
             for path, messages in exc.errors.items():
                 if path == "date_of_birth" and date_error:
@@ -289,13 +320,13 @@ class ProfilePages:
         if not valid_uuid(survivor_id) or not valid_uuid(duplicate_id) or \
                 str(uuid.UUID(survivor_id)) == str(uuid.UUID(duplicate_id)):
             return not_found()
-        survivor = self.rpc.call("profiles", "get_profile", survivor_id)
-        duplicate = self.rpc.call("profiles", "get_profile", duplicate_id)
-        found = self._pp_together(
+        survivor = self.remote.call("profiles", "get_profile", survivor_id)
+        duplicate = self.remote.call("profiles", "get_profile", duplicate_id)
+        found = together(
             survivor_level=lambda: self._pp_level(survivor["id"]),
             duplicate_level=lambda: self._pp_level(duplicate["id"]),
-            matches=lambda: self.rpc.call("profiles", "profile_matches", survivor["id"],
-                                          {"min_score": "0", "limit": "50"})["items"]
+            matches=lambda: self.remote.call("profiles", "profile_matches", survivor["id"],
+                                             {"min_score": "0", "limit": "50"})["items"]
             if survivor["kind"] == "person" and not survivor.get("merged_into") else [],
             organisations=self._pp_organisation_names)
         match = next((m for m in found["matches"] if m["profile"]["id"] == duplicate["id"]), None)
@@ -324,13 +355,15 @@ class ProfilePages:
         if not valid_uuid(profile_id):
             return not_found()
         try:
-            self.rpc.call("profiles", "merge_profiles", profile_id, {"duplicate_id": duplicate_id})
+            answer = self.remote.call("profiles", "merge_profiles", profile_id, {"duplicate_id": duplicate_id})
         except (Forbidden, Conflict, ValidationFailed) as exc:
             message = exc.detail
             if isinstance(exc, ValidationFailed):
                 message = first_message(next(iter(exc.errors.values()), [exc.detail]))
             return self._pp_merge_page(principal, profile_id, duplicate_id,
                                        {Forbidden: 403, Conflict: 409}.get(type(exc), 422), message.rstrip("."))
+        if "merge_request" in answer:             # another team leads the duplicate: it was asked
+            return redirect(f"/profiles/{profile_id}?merge_requested=1", code=303)
         return redirect(f"/profiles/{profile_id}?merged=1", code=303)
 
     @web_page("POST", "/profiles/<profile_id>/unmerge")
@@ -339,8 +372,8 @@ class ProfilePages:
             return not_found()
         duplicate_id = (request.form.get("duplicate_id") or "").strip()
         try:
-            self.rpc.call("profiles", "unmerge_profile", profile_id,
-                          {"duplicate_id": duplicate_id} if duplicate_id else {})
+            self.remote.call("profiles", "unmerge_profile", profile_id,
+                             {"duplicate_id": duplicate_id} if duplicate_id else {})
         except (Forbidden, Conflict, ValidationFailed) as exc:
             message = exc.detail
             if isinstance(exc, ValidationFailed):

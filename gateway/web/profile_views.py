@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from concord_common.errors import ConcordError, Forbidden, NotFound, Unauthenticated
 from concord_common.sizes import human_size
 from gateway.http import api
+from gateway.web import error_pages, header, words
 from gateway.web.pages import PAGE_HEADERS
 
 LONDON = ZoneInfo("Europe/London")
@@ -163,21 +164,22 @@ templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templat
 templates.filters.update(
     long_date=long_date, when=when, age=age, identifier_text=identifier_text, address_text=address_text,
     percent=percent, history_value=history_value, file_size=human_size,
-    flag_label=lambda name: FLAG_LABELS.get(name, str(name).replace("_", " ").capitalize()),
+    flag_label=lambda name: FLAG_LABELS.get(name) or words.words(name),
     flag_colour=lambda name: FLAG_COLOURS.get(name, ""),
-    gender_label=lambda value: dict(GENDERS).get(value, value),
-    role_label=lambda value: ROLE_LABELS.get(value, value),
-    family_role_label=lambda value: FAMILY_ROLE_LABELS.get(value, value),
-    scheme_label=lambda value: SCHEME_LABELS.get(value, value),
-    consent_label=lambda value: CONSENT_LABELS.get(value, value),
-    premises_label=lambda value: PREMISES_LABELS.get(value, value),
-    field_label=lambda value: FIELD_LABELS.get(value, str(value).replace("_", " ").capitalize()))
+    gender_label=lambda value: dict(GENDERS).get(value) or words.words(value),
+    role_label=lambda value: ROLE_LABELS.get(value) or words.words(value),
+    family_role_label=lambda value: FAMILY_ROLE_LABELS.get(value) or words.words(value),
+    scheme_label=lambda value: SCHEME_LABELS.get(value) or words.words(value),
+    consent_label=lambda value: CONSENT_LABELS.get(value) or words.words(value),
+    premises_label=lambda value: PREMISES_LABELS.get(value) or words.words(value),
+    field_label=lambda value: FIELD_LABELS.get(value) or words.words(value))
 templates.globals.update(current_address=current_address, GENDERS=GENDERS)
+words.install(templates)
 
 
 def render(template: str, status: int = 200, **values) -> Response:
     """A signed-in page (the header shows the service navigation), with pages.py's security headers."""
-    html = templates.get_template(template).render(signed_in=True, **values)
+    html = templates.get_template(template).render(**{"signed_in": True, **header.values(), **values})
     return Response(html, status=status, mimetype="text/html", headers=dict(PAGE_HEADERS))
 
 
@@ -189,6 +191,14 @@ def not_found() -> Response:
 def problem_page(status: int, title: str, detail: str) -> Response:
     return render("error.html", status, title=title, detail=detail, back_href="/profiles",
                   back_text="Search for a profile")
+
+
+def service_problem_page(exc: ConcordError) -> Response:
+    """A service that failed or did not answer (503 with Retry-After, as the API says it)."""
+    response = error_pages.page_for(exc.status, exc.detail, signed_in=True)
+    if exc.status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def web_page(method: str, url: str, max_body=None):
@@ -209,8 +219,8 @@ def web_page(method: str, url: str, max_body=None):
                     return redirect("/", code=303)
                 return problem_page(403, "That did not work", exc.detail)
             except ConcordError as exc:
-                return problem_page(exc.status, "Sorry, there is a problem with the service",
-                                    "Try again later. " + exc.detail)
+                return service_problem_page(exc)
+            header.begin(self, principal, eager=request.method == "GET")    # the unread count, beside the page
             try:
                 return fn(self, request, principal, **values)
             except NotFound:
@@ -220,7 +230,8 @@ def web_page(method: str, url: str, max_body=None):
             except Forbidden as exc:
                 return problem_page(403, "You cannot do this", exc.detail)
             except ConcordError as exc:
-                return problem_page(exc.status, "Sorry, there is a problem with the service",
-                                    "Try again later. " + exc.detail)
+                return service_problem_page(exc)
+            finally:
+                header.end()
         return api(method, url, public=True, max_body=max_body)(handler)
     return decorate

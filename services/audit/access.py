@@ -9,10 +9,10 @@
 * verification: system admins.
 A record (or user) the reader may not know of answers 404, as if absent.
 """
+from concord_common import record_types
 from concord_common.context import Caller
 from concord_common.errors import Forbidden, NotFound, Unauthenticated
 
-OWNING_SERVICE = {"profile": "profiles", "family": "profiles", "case": "cases"}
 SIGNED_IN_KINDS = ("user", "client", "system")
 
 
@@ -58,10 +58,10 @@ def record_access(rpc, record_type: str, record_id: str) -> dict:
     Raises NotFound (the caller may not know the record exists, or it does not)
     or Forbidden, as the owning service decided; NotFound for a type nobody owns.
     """
-    service = OWNING_SERVICE.get(record_type)
-    if service is None:
+    registered = record_types.by_name(record_type)
+    if registered is None:
         raise NotFound()
-    answer = rpc.call(service, "check_access", record_type, record_id, "audit")
+    answer = rpc.call(registered.service, "check_access", record_type, record_id, "audit")
     if not isinstance(answer, dict) or answer.get("allowed") is not True:
         raise Forbidden("You may not read this record's audit log.")
     return answer

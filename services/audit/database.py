@@ -32,9 +32,6 @@ def run_as_writer(engine, role: str = WRITER_ROLE) -> None:
 class AuditAccess(DatabaseAccess):
     """What a worker sees as `self.db`: the common access plus the chain."""
 
-    def append(self, entry: dict) -> bool:
-        return self._provider.writer.submit(entry)
-
     @property
     def writer(self) -> ChainWriter:
         return self._provider.writer

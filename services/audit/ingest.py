@@ -33,9 +33,16 @@ CONTRACT_ACTIONS = {
 }
 
 
+# A read of one part of a record ('profile.history_viewed': its history, families, files, access list,
+# /why) is a view of the record; `data.part` says which. Not a page view: the page showing it counts once.
+PART_VIEWED = "_viewed"
+
+
 def action_of(event_type: str) -> str:
-    """'profile.created' -> 'created'; 'access_request.approved' -> 'access_approved'."""
-    return CONTRACT_ACTIONS.get(event_type) or event_type.split(".", 1)[1]
+    """'profile.created' -> 'created'; 'access_request.approved' -> 'access_approved';
+    'profile.history_viewed' -> 'viewed'."""
+    verb = CONTRACT_ACTIONS.get(event_type) or event_type.split(".", 1)[1]
+    return "viewed" if verb.endswith(PART_VIEWED) else verb
 
 
 def _text(value) -> str | None:
@@ -84,7 +91,8 @@ def entry_from_event(event: dict) -> dict | None:
         "request_id": envelope.get("request_id"),
         "source_ip": _text(data.get("source_ip")),
         "outcome": str(data.get("outcome") or ("failure" if action.endswith("_failed") else "success")),
-        "page_view": bool(data.get("page_view")) or action in PAGE_VIEW_ACTIONS,
+        "page_view": bool(data.get("page_view")) or (action in PAGE_VIEW_ACTIONS
+                                                      and not event_type.endswith(PART_VIEWED)),
         "data": data,
     }
 

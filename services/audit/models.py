@@ -8,7 +8,7 @@ chain. `audit_checkpoints` are signed statements "the chain's entry N has hash H
 """
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, SmallInteger, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, SmallInteger, Text, func
 from sqlalchemy.dialects.postgresql import JSON, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,6 +62,19 @@ class Checkpoint(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     public_key: Mapped[str] = mapped_column(Text, nullable=False)
     signature: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Verification(Base):
+    """The outcome of one verification of the chain (asked for, or scheduled)."""
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    entries: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_bad_seq: Mapped[int | None] = mapped_column(BigInteger)
+    scheduled: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
 
 entries = AuditEntry.__table__

@@ -1,6 +1,7 @@
 """Who is told what, when something happens to a record they care about. No nameko here.
 
-Each rule turns one event into notifications for a person or a whole team.
+Each rule (services/notifications/rules.py, one table) turns one event into notifications for a person or a
+whole team, and the e-mails to send for them (services/notifications/emails.py, an outbox).
 """
 import uuid
 
@@ -8,62 +9,39 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from concord_common.errors import NotFound
+from services.notifications import emails
 from services.notifications.models import Notification, NotificationRead
+from services.notifications.rules import notices_for, rule_for  # noqa: F401 (notices_for: callers import it here)
 from services.notifications.schemas import NotificationSchema
 
 CONSUMER = "notifications.tell"
-_schema = NotificationSchema()
-PATHS = {"profile": "profiles", "family": "families", "case": "cases"}
+_notification_schema = NotificationSchema()
 
 
-def _link(record) -> str:
-    return f"/api/v1/{PATHS.get(record.get('type'), 'records')}/{record.get('id')}"
-
-
-def _rules(event_type: str, data: dict) -> list[tuple[str, str, str, str]]:
-    """(recipient type, recipient id, title, body) for each notification an event causes."""
-    record = data.get("record") or {}
-    if event_type == "access_request.requested":
-        return [("team", (data.get("owner") or {}).get("team_id"), "Access requested",
-                 f"Someone has asked for access to a record your team leads: {data.get('reason', '')}")]
-    if event_type in ("access_request.approved", "access_request.denied"):
-        outcome = "approved" if event_type.endswith("approved") else "denied"
-        detail = f" ({data.get('level')} access)" if outcome == "approved" else ""
-        return [("user", data.get("requester_id"), f"Access request {outcome}",
-                 f"Your request for access to {_link(record)} was {outcome}{detail}.")]
-    if event_type == "record.transfer_requested":
-        return [("team", data.get("to_team_id"), "A record is being transferred to your team",
-                 f"Accept or reject the transfer of {_link(record)}.")]
-    if event_type in ("record.transferred", "record.transfer_rejected"):
-        outcome = "accepted" if event_type == "record.transferred" else "rejected"
-        return [("team", data.get("from_team_id"), f"Transfer {outcome}",
-                 f"The transfer of {_link(record)} was {outcome}.")]
-    if event_type.endswith(".break_glass"):
-        return [("team", (data.get("owner") or {}).get("team_id"), "Emergency access used",
-                 f"Someone used emergency (break-glass) access to {data.get('display_name') or _link(record)}: "
-                 f"{data.get('reason', '')}")]
-    return []
-
-
-def tell(uow, event: dict) -> int:
-    """Store the notifications an event causes, once per event."""
+def tell(uow, event: dict, email: bool = True) -> int:
+    """Store the notifications an event causes, once per event, and (in the same transaction) the e-mails
+    to send for them (`email=False`: in-app only, as before e-mail; for the benchmark's comparison)."""
     if uow.already_processed(event["id"], CONSUMER):
         return 0
     data = event.get("data") or {}
     record = data.get("record") or {}
-    made = 0
-    for recipient_type, recipient_id, title, body in _rules(event["type"], data):
-        if not recipient_id:
-            continue
-        uow.session.add(Notification(id=str(uuid.uuid4()), recipient_type=recipient_type,
-                                     recipient_id=recipient_id, kind=event["type"], title=title, body=body,
-                                     record_type=record.get("type"), record_id=record.get("id"),
-                                     event_id=event["id"]))
-        made += 1
-    return made
+    rule = rule_for(event["type"])
+    if rule is None:
+        return 0
+    rows = [{"id": str(uuid.uuid4()), "recipient_type": recipient_type, "recipient_id": recipient_id,
+             "kind": event["type"], "title": title, "body": body, "record_type": record.get("type"),
+             "record_id": record.get("id"), "event_id": event["id"]}
+            for recipient_type, recipient_id, title, body in rule.notices(event["type"], data) if recipient_id]
+    if not rows:
+        return 0
+    if email:       # the notifications and their e-mails in one statement: one round trip, as without e-mail
+        emails.tell_with_email(uow.session, rows, rule, record)
+    else:
+        emails.tell_in_app(uow.session, rows)
+    return len(rows)
 
 
-def _mine(caller):
+def _addressed_to(caller):
     teams = list(caller.team_ids())
     return or_(and_(Notification.recipient_type == "user", Notification.recipient_id == caller.id),
                and_(Notification.recipient_type == "team", Notification.recipient_id.in_(teams)))
@@ -74,20 +52,22 @@ def for_caller(session, caller, unread_only: bool = False, limit: int = 50) -> d
         return {"items": [], "next_cursor": None}
     read = exists().where(NotificationRead.notification_id == Notification.id,
                           NotificationRead.user_id == caller.id)
-    query = select(Notification, read.label("read")).where(_mine(caller))
+    query = select(Notification, read.label("read")).where(_addressed_to(caller))
     if unread_only:
         query = query.where(~read)
     rows = session.execute(query.order_by(Notification.created_at.desc()).limit(limit)).all()
-    return {"items": [{**_schema.dump(row.Notification), "read": row.read} for row in rows], "next_cursor": None}
+    return {"items": [{**_notification_schema.dump(row.Notification), "read": row.read} for row in rows],
+            "next_cursor": None}
 
 
-def mark_read(uow, caller, notification_id) -> None:
+def mark_read(uow, notification_id) -> None:
+    caller = uow.caller
     try:
         notification_id = str(uuid.UUID(str(notification_id)))
     except ValueError:
         raise NotFound()
     found = uow.session.execute(select(Notification.id).where(Notification.id == notification_id,
-                                                              _mine(caller))).first()
+                                                              _addressed_to(caller))).first()
     if found is None:
         raise NotFound()
     uow.session.execute(insert(NotificationRead).values(notification_id=notification_id, user_id=caller.id)

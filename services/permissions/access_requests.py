@@ -18,14 +18,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from concord_common import clock
-from concord_common.errors import Conflict, Forbidden, NotFound
+from concord_common.errors import Conflict, Forbidden, NotFound, load_or_fail
 from services.permissions import paging, views
 from services.permissions.access import Actor, actor_for
 from services.permissions.models import AccessRequest, Team, User
 from services.permissions.records import (RecordOwners, owner_refused_gone, item_or_404, record_ref,
                                           require_pending, close_pending)
+from services.permissions.schema_parts import utc
 from services.permissions.schemas import (AccessApprovalSchema, AccessRequestListSchema, ReasonSchema,
-                                          RecordRefSchema, load_checked, load_parts, utc)
+                                          RecordRefSchema, load_parts)
 
 PEOPLE_ONLY = "Only a signed-in person may ask for access to a record."
 ALREADY_OWNER = "You are in the team that owns this record."
@@ -117,7 +118,7 @@ def approve_access_request(uow, owners: RecordOwners, request_id, payload) -> di
     row = item_or_404(session, AccessRequest, request_id, lock=True)     # held until the decision commits
     _require_decider(actor, row)
     require_pending(row, NOT_PENDING)
-    data = load_checked(AccessApprovalSchema(), payload)
+    data = load_or_fail(AccessApprovalSchema(), payload)
     requester = session.get(User, row.requester_id)
     if requester is None or requester.disabled:
         raise Conflict("The person who asked no longer has an account; deny the request instead.")
@@ -183,7 +184,7 @@ def follow_transfer(session, record_type: str, record_id: str, to_team_id: str, 
 def list_access_requests(session, caller, status=None, direction=None, limit=None, cursor=None) -> dict:
     """Requests for records the caller's teams own ("incoming") and the caller's own ("outgoing")."""
     actor = actor_for(session, caller)
-    query_args = load_checked(AccessRequestListSchema(), {"status": status, "direction": direction,
+    query_args = load_or_fail(AccessRequestListSchema(), {"status": status, "direction": direction,
                                                           "limit": limit, "cursor": cursor})
     mine = AccessRequest.requester_id == actor.id if actor.kind == "user" else None
     theirs = AccessRequest.owner_team_id.in_(list(actor.teams)) if actor.teams else None

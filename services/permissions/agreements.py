@@ -11,16 +11,16 @@ import uuid
 from sqlalchemy import exists, select
 
 from concord_common import clock
-from concord_common.errors import Forbidden, NotFound
+from concord_common.errors import Forbidden, NotFound, load_or_fail
 from services.permissions import views
 from services.permissions.access import Actor, actor_for, valid_id
 from services.permissions.models import Organisation, SharingAgreement, SharingAgreementParty
-from services.permissions.schemas import AgreementListSchema, SharingAgreementCreateSchema, load_checked, today
+from services.permissions.schemas import AgreementListSchema, SharingAgreementCreateSchema, today
 
 ADMINS_ONLY = "Only a system administrator, or an administrator of one of its organisations, may do this."
 
 
-def _record(agreement_id: str) -> dict:
+def _agreement_ref(agreement_id: str) -> dict:
     return views.record("sharing_agreement", agreement_id)
 
 
@@ -58,7 +58,7 @@ def create_sharing_agreement(uow, payload) -> dict:
                 errors[f"organisation_ids.{index}"] = ["There is no such organisation."]
         return errors
 
-    data = load_checked(SharingAgreementCreateSchema(), payload, organisations_exist)
+    data = load_or_fail(SharingAgreementCreateSchema(), payload, organisations_exist)
     agreement = SharingAgreement(
         id=str(uuid.uuid4()), name=data["name"], purpose=data["purpose"], lawful_basis=data["lawful_basis"],
         review_date=data["review_date"], start_date=data["start_date"] or today(), end_date=data["end_date"],
@@ -69,7 +69,7 @@ def create_sharing_agreement(uow, payload) -> dict:
                      for organisation_id in data["organisation_ids"]])
     session.flush()
     body = views.sharing_agreement(session, agreement)
-    uow.add_event("sharing_agreement.created", {"record": _record(agreement.id), "agreement": body})
+    uow.add_event("sharing_agreement.created", {"record": _agreement_ref(agreement.id), "agreement": body})
     return body
 
 
@@ -86,13 +86,13 @@ def end_sharing_agreement(uow, agreement_id) -> dict:
     agreement.ended_at, agreement.ended_by = clock.now(), actor.id
     session.flush()
     body = views.sharing_agreement(session, agreement)
-    uow.add_event("sharing_agreement.ended", {"record": _record(agreement.id), "agreement": body})
+    uow.add_event("sharing_agreement.ended", {"record": _agreement_ref(agreement.id), "agreement": body})
     return body
 
 
 def list_sharing_agreements(session, caller, organisation_id=None) -> dict:
     actor_for(session, caller)
-    data = load_checked(AgreementListSchema(), {"organisation_id": organisation_id})
+    data = load_or_fail(AgreementListSchema(), {"organisation_id": organisation_id})
     query = select(SharingAgreement)
     if data["organisation_id"] is not None:
         query = query.where(exists().where(SharingAgreementParty.agreement_id == SharingAgreement.id,

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true, update
 
 from concord_common import clock
 from concord_common.errors import Conflict, MfaRequired, TooManyRequests, Unauthenticated, load_or_fail
@@ -12,7 +12,8 @@ from services.permissions import clients, mfa, passwords, views
 from services.permissions.access import actor_for
 from services.permissions.models import ApiClient, ClientToken, LoginFailure, Organisation, User, UserSession
 from services.permissions.principals import invalidate
-from services.permissions.schemas import MfaConfirmSchema, SignInSchema, load_checked, utc
+from services.permissions.schema_parts import utc
+from services.permissions.schemas import MfaConfirmSchema, SignInSchema
 from services.permissions.tokens import NOT_SIGNED_IN, new_token, token_hash
 
 BAD_CREDENTIALS = "The username or password is incorrect."
@@ -62,16 +63,35 @@ def ip_blocked_until(session, settings, source_ip: str | None, now: datetime) ->
     return recent[-1] + settings.ip_throttle_window
 
 
-def _refuse(uow, settings, attempt: dict, user: User | None, reason: str, error: Exception) -> Outcome:
-    now = clock.now()
-    username_lower = attempt["username"].lower()
-    uow.session.add(LoginFailure(username_lower=username_lower, source_ip=attempt["source_ip"], at=now))
-    details = {"record": views.record("user", user.id if user else None), "username": attempt["username"],
-               "source_ip": attempt["source_ip"]}
+def record_failure(uow, settings, username: str, source_ip: str | None, user: User | None, reason: str) -> None:
+    """A failed proof of who someone is (a sign-in, a code, a current password): counted towards the
+    lockout and audited; `user.locked_out` too if this failure locks the account."""
+    now, username_lower = clock.now(), username.lower()
+    uow.session.add(LoginFailure(username_lower=username_lower, source_ip=source_ip, at=now))
+    details = {"record": views.record("user", user.id if user else None), "username": username,
+               "source_ip": source_ip}
     uow.add_event("user.login_failed", {**details, "reason": reason})
     locked_until = username_locked_until(uow.session, settings, username_lower, now)
     if locked_until is not None:
         uow.add_event("user.locked_out", {**details, "locked_until": utc(locked_until)})
+
+
+def one_attempt_at_a_time(session, settings, username: str, source_ip: str | None = None) -> None:
+    """Serialise attempts per username (until commit), so parallel guesses cannot all get in under the
+    lockout threshold before any of their failures is counted; TooManyRequests while locked out."""
+    username_lower = username.lower()
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext("sign-in:" + username_lower))))
+    now = clock.now()
+    for blocked_until in (username_locked_until(session, settings, username_lower, now),
+                          ip_blocked_until(session, settings, source_ip, now)):
+        if blocked_until is not None:
+            wait = _seconds_until(blocked_until, now)
+            raise TooManyRequests(f"Too many failed sign-in attempts. Try again in {math.ceil(wait / 60)} "
+                                  f"minute(s).", retry_after=wait)
+
+
+def _refuse(uow, settings, attempt: dict, user: User | None, reason: str, error: Exception) -> Outcome:
+    record_failure(uow, settings, attempt["username"], attempt["source_ip"], user, reason)
     return Outcome(error=error)
 
 
@@ -81,16 +101,7 @@ def authenticate(uow, settings, username, password, otp=None, source_ip=None, ki
                                             "source_ip": source_ip, "kind": kind})
     attempt["username"] = attempt["username"].strip()
     username_lower, session = attempt["username"].lower(), uow.session
-    # One attempt at a time per username (until commit), so parallel guesses cannot all get in
-    # under the lockout threshold before any of their failures is counted.
-    session.execute(select(func.pg_advisory_xact_lock(func.hashtext("sign-in:" + username_lower))))
-    now = clock.now()
-    for blocked_until in (username_locked_until(session, settings, username_lower, now),
-                          ip_blocked_until(session, settings, attempt["source_ip"], now)):
-        if blocked_until is not None:
-            wait = _seconds_until(blocked_until, now)
-            raise TooManyRequests(f"Too many failed sign-in attempts. Try again in {math.ceil(wait / 60)} "
-                                  f"minute(s).", retry_after=wait)
+    one_attempt_at_a_time(session, settings, attempt["username"], attempt["source_ip"])
 
     user = session.scalar(select(User).where(func.lower(User.username) == username_lower))
     password_ok = passwords.verify_password(user.password_hash if user else None, attempt["password"])
@@ -100,9 +111,11 @@ def authenticate(uow, settings, username, password, otp=None, source_ip=None, ki
     if user.mfa_enabled:
         if not attempt["otp"]:
             return Outcome(error=MfaRequired("Enter the 6-digit code from your authenticator app."))
-        if not mfa.otp_is_valid(user.mfa_secret, attempt["otp"]):
+        step = mfa.accepted_step(user.mfa_secret, attempt["otp"], user.mfa_last_step)
+        if step is None:      # wrong, or already used (a replay is refused like a wrong code)
             return _refuse(uow, settings, attempt, user, "wrong_otp",
                            MfaRequired("That code is not correct. Enter the current code from your app."))
+        user.mfa_last_step = step
 
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(attempt["password"])
@@ -176,39 +189,71 @@ def me(session, caller) -> dict:
 
 
 # -- two-step verification -----------------------------------------------------------
-def _signed_in_user(uow) -> User:
-    actor = actor_for(uow.session, uow.caller, allow_mfa_pending=True)
+def _signed_in_user(session, caller, lock: bool = False) -> User:
+    actor = actor_for(session, caller, allow_mfa_pending=True)
     if actor.kind != "user":
         raise Unauthenticated("Only a signed-in person can set up two-step verification.")
-    return uow.session.get(User, actor.id)
+    if not lock:
+        return session.get(User, actor.id)
+    return session.scalar(select(User).where(User.id == actor.id).with_for_update()
+                          .execution_options(populate_existing=True))
 
 
-def enrol_mfa(uow) -> dict:
-    user = _signed_in_user(uow)
-    if user.mfa_enabled:
-        raise Conflict("Two-step verification is already set up for this account.")
-    user.mfa_secret = mfa.new_secret()
-    uow.add_event("user.mfa_enrolled", {"record": views.record("user", user.id)})
+def _enrolment(user: User) -> dict:
     return {"secret": user.mfa_secret, "otpauth_uri": mfa.provisioning_uri(user.mfa_secret, user.username)}
 
 
-def confirm_mfa(uow, payload) -> dict:
-    user = _signed_in_user(uow)
+def enrol_mfa(uow) -> dict:
+    """Start (or start again) setting up two-step verification: a new secret, not in use until confirmed."""
+    user = _signed_in_user(uow.session, uow.caller, lock=True)
+    if user.mfa_enabled:
+        raise Conflict("Two-step verification is already set up for this account.")
+    user.mfa_secret, user.mfa_last_step = mfa.new_secret(), None
+    uow.add_event("user.mfa_enrolled", {"record": views.record("user", user.id)})
+    return _enrolment(user)
+
+
+def pending_mfa(session, caller) -> dict | None:
+    """The secret being set up (enrolled, not yet confirmed), to show again; None if there is none.
+    Only reads: the web page shows it on GET."""
+    user = _signed_in_user(session, caller)
+    if user.mfa_enabled or not user.mfa_secret:
+        return None
+    return _enrolment(user)
+
+
+def confirm_mfa(uow, payload, token=None) -> dict:
+    """Turn two-step verification on with a first code. Every other session of the user ends: one
+    opened before (by whoever knew the password) must not become a full session without a code.
+    `token` is the confirming session's own; without it every session ends, that one too."""
+    user = _signed_in_user(uow.session, uow.caller, lock=True)
     if user.mfa_enabled:
         raise Conflict("Two-step verification is already set up for this account.")
     if not user.mfa_secret:
         raise Conflict("Start setting up two-step verification first.")
+    step = None
 
     def code_matches(data):
-        if "otp" not in data or mfa.otp_is_valid(user.mfa_secret, data["otp"]):
+        nonlocal step
+        if "otp" not in data:
             return {}
-        return {"otp": ["That code is not correct. Enter the current code from your app."]}
+        step = mfa.accepted_step(user.mfa_secret, data["otp"], user.mfa_last_step)
+        return {} if step is not None else {"otp": ["That code is not correct. Enter the current code from your app."]}
 
-    load_checked(MfaConfirmSchema(), payload, code_matches)
-    user.mfa_enabled = True
-    uow.add_event("user.mfa_enabled", {"record": views.record("user", user.id)})
-    invalidate(uow, [user.id])
+    load_or_fail(MfaConfirmSchema(), payload, code_matches)
+    user.mfa_enabled, user.mfa_last_step = True, step
+    ended = _end_other_sessions(uow, user, token, "mfa_enabled")
+    uow.add_event("user.mfa_enabled", {"record": views.record("user", user.id), "sessions_ended": len(ended)})
+    invalidate(uow, [user.id], ended)
     return {"mfa_enabled": True}
+
+
+def _end_other_sessions(uow, user: User, token, reason: str) -> list[str]:
+    keep = token_hash(token) if isinstance(token, str) and token else None
+    return list(uow.session.scalars(
+        update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+                                  UserSession.token_hash != keep if keep else true())
+        .values(ended_at=clock.now(), end_reason=reason).returning(UserSession.id)))
 
 
 # -- housekeeping ----------------------------------------------------------------------

@@ -9,11 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from concord_common import clock
-from concord_common.errors import Unauthenticated, ValidationFailed
+from concord_common.errors import Unauthenticated, ValidationFailed, load_or_fail
 from services.permissions import passwords, views
 from services.permissions.access import actor_for, require_admin_of
 from services.permissions.models import ApiClient, ClientToken, Organisation
-from services.permissions.schemas import ApiClientCreateSchema, load_checked, utc
+from services.permissions.schema_parts import utc
+from services.permissions.schemas import ApiClientCreateSchema
 from services.permissions.tokens import NOT_SIGNED_IN, new_token, token_hash
 
 BAD_CLIENT = "The client id or client secret is incorrect."
@@ -30,7 +31,7 @@ def create_api_client(uow, payload) -> dict:
             return {"organisation_id": ["There is no such organisation."]}
         return {}
 
-    data = load_checked(ApiClientCreateSchema(), payload, organisation_exists)
+    data = load_or_fail(ApiClientCreateSchema(), payload, organisation_exists)
     secret = secrets.token_urlsafe(32)
     client = ApiClient(id=str(uuid.uuid4()), client_id="cc_" + secrets.token_urlsafe(16),
                        secret_hash=passwords.hash_password(secret), name=data["name"],

@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from concord_common import clock
-from concord_common.errors import NotFound, ValidationFailed
-from services.permissions import passwords, views
+from concord_common.errors import Forbidden, NotFound, ValidationFailed, load_or_fail
+from services.permissions import auth, passwords, views
+from services.permissions.auth import Outcome
 from services.permissions.access import Actor, actor_for, require, require_admin_of, valid_id, visible_user
 from services.permissions.models import Membership, Organisation, Team, User
 from services.permissions.principals import end_user_sessions, invalidate
 from services.permissions.schemas import (MemberAddSchema, OrganisationCreateSchema,
-                                          PasswordChangeSchema, TeamCreateSchema, UserCreateSchema, load_checked)
+                                          PasswordChangeSchema, TeamCreateSchema, UserCreateSchema)
 
 TAKEN = {"organisations_name_key": ("name", "An organisation with this name already exists."),
          "teams_organisation_name_key": ("name", "This organisation already has a team with this name."),
@@ -49,7 +50,7 @@ def create_organisation(uow, payload) -> dict:
             select(Organisation.id).where(func.lower(Organisation.name) == data["name"].lower()))
         return {"name": [TAKEN["organisations_name_key"][1]]} if taken else {}
 
-    data = load_checked(OrganisationCreateSchema(), payload, name_free)
+    data = load_or_fail(OrganisationCreateSchema(), payload, name_free)
     organisation = Organisation(id=str(uuid.uuid4()), created_at=clock.now(), **data)
     session.add(organisation)
     flush_unique(session)
@@ -91,8 +92,9 @@ def create_team(uow, organisation_id, payload) -> dict:
             Team.organisation_id == organisation.id, func.lower(Team.name) == data["name"].lower()))
         return {"name": [TAKEN["teams_organisation_name_key"][1]]} if taken else {}
 
-    data = load_checked(TeamCreateSchema(), payload, name_free)
-    team = Team(id=str(uuid.uuid4()), organisation_id=organisation.id, name=data["name"], created_at=clock.now())
+    data = load_or_fail(TeamCreateSchema(), payload, name_free)
+    team = Team(id=str(uuid.uuid4()), organisation_id=organisation.id, name=data["name"], created_at=clock.now(),
+                kind=data["kind"])
     session.add(team)
     flush_unique(session)
     body = views.team(team)
@@ -117,7 +119,39 @@ def get_team(session, caller, team_id) -> dict:
     return body
 
 
-def add_member(uow, team_id, payload) -> dict:
+def teams_of_kind(session, caller, kind) -> list[dict]:
+    """Every team of a kind (`mash`: the cases service finds the MASH team that leads a referral)."""
+    rows = session.execute(select(Team).where(Team.kind == kind).order_by(Team.name, Team.id)).scalars()
+    return [views.team(row) for row in rows]
+
+
+ADMIN_ROLES = {"org_admin", "system_admin"}
+OWN_MEMBERSHIP = ("Nobody may change their own membership of a team or their role in it: ask another "
+                  "administrator or the team's SPOC.")
+SUPERVISOR_BY_ADMIN = "Only an administrator of the organisation may make someone a supervisor."
+
+
+def _overseer_ids(session, team_id: str) -> list[str]:
+    """Who is told of changes to a team nobody may make alone: its supervisors (its SPOCs if it has none)."""
+    roles = dict(session.execute(select(Membership.user_id, Membership.role)
+                                 .where(Membership.team_id == team_id)).all())
+    supervisors = sorted(user_id for user_id, role in roles.items() if role == "supervisor")
+    return supervisors or sorted(user_id for user_id, role in roles.items() if role == "spoc")
+
+
+def _refuse_own_membership(uow, team: Team, actor: Actor, change: str) -> Outcome:
+    """Refused, and recorded (committed although the call fails): the team's overseers are told."""
+    user = uow.session.get(User, actor.id)
+    uow.add_event("team.own_membership_refused", {
+        "record": views.record("team", team.id), "team_name": team.name, "user_id": user.id,
+        "display_name": user.display_name, "change": change, "administrator": bool(ADMIN_ROLES & set(user.roles)),
+        "overseer_ids": _overseer_ids(uow.session, team.id)})
+    return Outcome(error=Forbidden(OWN_MEMBERSHIP))
+
+
+def add_member(uow, team_id, payload) -> Outcome:
+    """Add a member or change their role. Nobody changes their own place (refused and recorded); only an
+    administrator makes a supervisor; the overseers are told when an administrator joins a team."""
     session = uow.session
     actor = actor_for(session, uow.caller)
     team = _team_or_404(session, team_id)
@@ -129,8 +163,12 @@ def add_member(uow, team_id, payload) -> dict:
             return {"user_id": ["There is no such user in this team's organisation."]}
         return {}
 
-    data = load_checked(MemberAddSchema(), payload, same_organisation)
+    data = load_or_fail(MemberAddSchema(), payload, same_organisation)
     user_id = str(data["user_id"])
+    if actor.kind == "user" and user_id == actor.id:
+        return _refuse_own_membership(uow, team, actor, f"role:{data['role']}")
+    if data["role"] == "supervisor":
+        require(actor.is_org_admin(team.organisation_id), SUPERVISOR_BY_ADMIN)
     membership = session.get(Membership, (team.id, user_id))
     previous_role = membership.role if membership else None
     if membership is None:
@@ -138,13 +176,18 @@ def add_member(uow, team_id, payload) -> dict:
     elif previous_role != data["role"]:
         membership.role = data["role"]
     if previous_role != data["role"]:
-        uow.add_event("team.member_added", {"record": views.record("team", team.id), "user_id": user_id,
-                                            "role": data["role"], "previous_role": previous_role})
+        member = session.get(User, user_id)
+        administrator = bool(ADMIN_ROLES & set(member.roles))
+        uow.add_event("team.member_added", {
+            "record": views.record("team", team.id), "user_id": user_id, "role": data["role"],
+            "previous_role": previous_role, "administrator": administrator, "team_name": team.name,
+            "display_name": member.display_name,
+            "overseer_ids": [i for i in _overseer_ids(session, team.id) if i != user_id] if administrator else []})
         invalidate(uow, [user_id])
-    return {"team_id": team.id, "user_id": user_id, "role": data["role"]}
+    return Outcome({"team_id": team.id, "user_id": user_id, "role": data["role"]})
 
 
-def remove_member(uow, team_id, user_id) -> None:
+def remove_member(uow, team_id, user_id) -> Outcome:
     session = uow.session
     actor = actor_for(session, uow.caller)
     team = _team_or_404(session, team_id)
@@ -152,6 +195,8 @@ def remove_member(uow, team_id, user_id) -> None:
     membership = session.get(Membership, (team.id, valid_id(user_id))) if valid_id(user_id) else None
     if membership is None:
         raise NotFound()
+    if actor.kind == "user" and membership.user_id == actor.id:
+        return _refuse_own_membership(uow, team, actor, "leave")
     session.delete(membership)
     session.flush()
     still_in_a_team = session.scalar(select(Membership.team_id).where(Membership.user_id == membership.user_id)
@@ -160,6 +205,7 @@ def remove_member(uow, team_id, user_id) -> None:
     uow.add_event("team.member_removed", {"record": views.record("team", team.id), "user_id": membership.user_id,
                                           "role": membership.role, "sessions_ended": len(ended)})
     invalidate(uow, [membership.user_id], ended)
+    return Outcome(None)
 
 
 # -- users -------------------------------------------------------------------------
@@ -189,7 +235,7 @@ def create_user(uow, settings, payload) -> dict:
                 errors[f"teams.{index}.team_id"] = ["This team belongs to another organisation."]
         return errors
 
-    data = load_checked(UserCreateSchema(password_min_length=settings.password_min_length), payload,
+    data = load_or_fail(UserCreateSchema(password_min_length=settings.password_min_length), payload,
                         directory_checks)
     now = clock.now()
     user = User(id=str(uuid.uuid4()), username=data["username"], display_name=data["display_name"],
@@ -231,26 +277,40 @@ def disable_user(uow, user_id) -> None:
     return None
 
 
-def change_password(uow, settings, user_id, payload) -> None:
-    """The user themself (with their current password), or an administrator resetting it."""
+def change_password(uow, settings, user_id, payload) -> Outcome:
+    """The user themself (with their current password), or an administrator resetting it. A wrong
+    current password counts towards the lockout as a failed sign-in does (and is refused while locked),
+    so this is no way round it to guess a password."""
     session = uow.session
     actor = actor_for(session, uow.caller)
     user = visible_user(session, actor, user_id)
     by_self = actor.kind == "user" and actor.id == user.id
     if not by_self:
         _require_admin_over(actor, user, "reset a password")
+    raw = payload if isinstance(payload, dict) else {}
+    if by_self and raw.get("current_password"):
+        auth.one_attempt_at_a_time(session, settings, user.username)
+    wrong_current = False
 
     def current_password_checks(data):
+        nonlocal wrong_current
         if not by_self:
             return {}
         if not data.get("current_password"):
             return {"current_password": ["Enter your current password."]}
         if not passwords.verify_password(user.password_hash, data["current_password"]):
+            wrong_current = True
             return {"current_password": ["Your current password is not correct."]}
         return {}
 
-    data = load_checked(PasswordChangeSchema(password_min_length=settings.password_min_length,
-                                             username=user.username), payload, current_password_checks)
+    try:
+        data = load_or_fail(PasswordChangeSchema(password_min_length=settings.password_min_length,
+                                                 username=user.username), payload, current_password_checks)
+    except ValidationFailed as refused:
+        if not wrong_current:
+            raise
+        auth.record_failure(uow, settings, user.username, None, user, "wrong_current_password")
+        return Outcome(error=refused)
     user.password_hash = passwords.hash_password(data["new_password"])
     user.password_changed_at = clock.now()
     ended = end_user_sessions(uow, [user.id], "password_changed")
@@ -258,4 +318,4 @@ def change_password(uow, settings, user_id, payload) -> None:
                                             "by": "self" if by_self else "administrator",
                                             "sessions_ended": len(ended)})
     invalidate(uow, [user.id], ended)
-    return None
+    return Outcome(None)

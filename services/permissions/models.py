@@ -1,6 +1,6 @@
 """Tables the permissions service owns (its own database: concord_permissions).
 
-Kept in step with migrations/versions/0002_directory.py and 0003_sharing.py.
+Kept in step with migrations/versions/0002_directory.py, 0003_sharing.py and 0005_mfa_last_step.py.
 """
 from datetime import date, datetime
 
@@ -12,9 +12,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ORGANISATION_TYPES = ("police", "council", "housing", "education", "health", "fire", "probation",
                       "youth_offending", "charity", "other")
 TEAM_ROLES = ("practitioner", "spoc", "supervisor")
+TEAM_KINDS = ("general", "mash")     # mash: the partnership's multi-agency safeguarding hub (docs/mash.md)
 USER_ROLES = ("org_admin", "system_admin")
 SESSION_KINDS = ("web", "api")
-SCOPES = ("profiles:read", "profiles:write", "cases:read", "cases:write", "audit:read")
+SCOPES = ("profiles:read", "profiles:write", "cases:read", "cases:write", "audit:read", "mash:refer",
+          "webhooks:manage")
 RECORD_TYPES = ("profile", "family", "case")
 ACCESS_LEVELS = ("view", "edit")
 ACCESS_REQUEST_STATUSES = ("pending", "approved", "denied", "withdrawn")
@@ -53,6 +55,8 @@ class Team(Base):
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # What the team is for (migration 0006): `mash` marks the partnership's MASH team, which leads referrals.
+    kind: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'general'"))
 
 
 class User(Base):
@@ -69,6 +73,7 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     mfa_secret: Mapped[str | None] = mapped_column(Text)        # pending until mfa_enabled
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)   # TOTP step last accepted: no replays
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 

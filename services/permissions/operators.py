@@ -5,12 +5,12 @@ import uuid
 from sqlalchemy import func, select
 
 from concord_common import clock
-from concord_common.errors import Forbidden
+from concord_common.errors import Forbidden, load_or_fail
 from services.permissions import passwords, views
 from services.permissions.logic import flush_unique
 from services.permissions.models import Membership, Organisation, Team, User
 from services.permissions.principals import end_user_sessions, invalidate
-from services.permissions.schemas import AdminCreateSchema, load_checked
+from services.permissions.schemas import AdminCreateSchema
 
 OPERATORS = {"name": "Concord operators", "type": "other", "area": "national", "require_mfa": True}
 DEMO_PASSWORD = "concord-demo-password"
@@ -26,12 +26,14 @@ DEMO = [
         ("pc.brennan", "PC Tom Brennan", "Neighbourhood Policing Team", "practitioner", []),
     ]),
     ("Leeds City Council", "council", "leeds.council.example",
-     ["Children's Social Care", "Anti-Social Behaviour Team"], [
+     ["Children's Social Care", "Anti-Social Behaviour Team", "Leeds MASH"], [
         ("g.lloyd", "Gareth Lloyd", "Children's Social Care", "supervisor", ["org_admin"]),
         ("f.clarke", "Fiona Clarke", "Children's Social Care", "spoc", []),
         ("d.osei", "Daniel Osei", "Children's Social Care", "practitioner", []),
         ("i.hussain", "Imran Hussain", "Anti-Social Behaviour Team", "spoc", []),
         ("r.moore", "Rachel Moore", "Anti-Social Behaviour Team", "practitioner", []),
+        ("t.bennett", "Tom Bennett", "Leeds MASH", "supervisor", []),      # the MASH (docs/mash.md)
+        ("l.okoro", "Lara Okoro", "Leeds MASH", "practitioner", []),
     ]),
     ("Park View Academy", "education", "parkview.school.example",
      ["Pastoral Team"], [
@@ -60,7 +62,7 @@ def _require_system(uow) -> None:
 
 
 
-def _organisation(uow, name: str, **fields) -> Organisation:
+def _organisation_named(uow, name: str, **fields) -> Organisation:
     """The organisation with this name (any case), created if missing."""
     session = uow.session
     organisation = session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.lower()))
@@ -73,12 +75,19 @@ def _organisation(uow, name: str, **fields) -> Organisation:
     return organisation
 
 
-def _team(uow, organisation: Organisation, name: str) -> Team:
+DEMO_MASH_TEAMS = {"Leeds MASH"}      # teams of kind `mash`: they lead MASH referrals
+
+
+def _team_named(uow, organisation: Organisation, name: str) -> Team:
     session = uow.session
     team = session.scalar(select(Team).where(Team.organisation_id == organisation.id,
                                              func.lower(Team.name) == name.lower()))
+    kind = "mash" if name in DEMO_MASH_TEAMS else "general"
+    if team is not None and team.kind != kind:
+        team.kind = kind
     if team is None:
-        team = Team(id=str(uuid.uuid4()), organisation_id=organisation.id, name=name, created_at=clock.now())
+        team = Team(id=str(uuid.uuid4()), organisation_id=organisation.id, name=name, created_at=clock.now(),
+                    kind=kind)
         session.add(team)
         flush_unique(session)
         uow.add_event("team.created", {"record": views.record("team", team.id), "team": views.team(team)})
@@ -101,12 +110,12 @@ def _new_user(uow, username, display_name, email, password, organisation, roles,
 def admin_create(uow, settings, username, password) -> dict:
     """Create a system administrator, or reset an existing account's password and make it one."""
     _require_system(uow)
-    data = load_checked(AdminCreateSchema(password_min_length=settings.password_min_length),
+    data = load_or_fail(AdminCreateSchema(password_min_length=settings.password_min_length),
                         {"username": username, "password": password})
     session = uow.session
     user = session.scalar(select(User).where(func.lower(User.username) == data["username"].lower()))
     if user is None:
-        operators = _organisation(uow, OPERATORS["name"], **{k: v for k, v in OPERATORS.items() if k != "name"})
+        operators = _organisation_named(uow, OPERATORS["name"], **{k: v for k, v in OPERATORS.items() if k != "name"})
         user = _new_user(uow, data["username"], data["username"], None, data["password"], operators,
                          ["system_admin"])
         return {"id": user.id, "username": user.username, "created": True}
@@ -131,8 +140,8 @@ def seed_demo(uow) -> dict:
     _require_system(uow)
     session, listed = uow.session, []
     for name, kind, domain, team_names, people in DEMO:
-        organisation = _organisation(uow, name, type=kind, area=DEMO_AREA, require_mfa=False)
-        teams = {team_name: _team(uow, organisation, team_name) for team_name in team_names}
+        organisation = _organisation_named(uow, name, type=kind, area=DEMO_AREA, require_mfa=False)
+        teams = {team_name: _team_named(uow, organisation, team_name) for team_name in team_names}
         for username, display_name, team_name, role, roles in people:
             if session.scalar(select(User.id).where(func.lower(User.username) == username)) is None:
                 _new_user(uow, username, display_name, f"{username}@{domain}", DEMO_PASSWORD, organisation, roles,

@@ -11,20 +11,20 @@ from typing import Protocol
 from sqlalchemy import select
 
 from concord_common import clock
-from concord_common.access import OWNING_SERVICE  # record type -> the service that owns such records
-from concord_common.errors import Conflict, NotFound, ValidationFailed
+from concord_common import record_types
+from concord_common.errors import Conflict, NotFound, ValidationFailed, load_or_fail
 from services.permissions.access import valid_id
-from services.permissions.schemas import NoteSchema, load_checked
+from services.permissions.schemas import NoteSchema
 
 RECORD_GONE = "The record this is about no longer exists, or it has moved. Nothing was changed."
 
 
 def owning_service(record_type: str) -> str:
-    try:
-        return OWNING_SERVICE[record_type]
-    except KeyError:
+    registered = record_types.by_name(record_type)
+    if registered is None:
         raise ValidationFailed("One or more fields are invalid.",
-                               {"record.type": [f"Unknown record type {record_type!r}."]}) from None
+                               {"record.type": [f"Unknown record type {record_type!r}."]})
+    return registered.service
 
 
 def record_ref(record_type: str, record_id: str) -> dict:
@@ -69,6 +69,6 @@ def require_pending(row, message: str) -> None:
 def close_pending(session, row, status: str, actor_id: str, payload, not_pending: str) -> None:
     """Deny, withdraw, reject or cancel a pending request or transfer, with an optional note."""
     require_pending(row, not_pending)
-    note = load_checked(NoteSchema(), {} if payload is None else payload)["note"]
+    note = load_or_fail(NoteSchema(), {} if payload is None else payload)["note"]
     row.status, row.decided_by, row.decided_at, row.decision_note = status, actor_id, clock.now(), note
     session.flush()

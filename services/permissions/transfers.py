@@ -20,14 +20,14 @@ import uuid
 from sqlalchemy import or_, select, text, update
 
 from concord_common import clock
-from concord_common.errors import Forbidden, NotFound, ValidationFailed
+from concord_common.errors import Forbidden, NotFound, ValidationFailed, load_or_fail
 from services.permissions import access_requests, paging, views
 from services.permissions.access import Actor, actor_for
 from services.permissions.models import Team, Transfer
 from services.permissions.records import (RecordOwners, owner_refused_gone, item_or_404, record_ref,
                                           require_pending, close_pending)
 from services.permissions.schemas import (TransferAcceptSchema, TransferListSchema, TransferRecordSchema,
-                                          TransferRegisterSchema, load_checked, load_parts)
+                                          TransferRegisterSchema, load_parts)
 
 PEOPLE_ONLY = "Only a signed-in person may transfer a record."
 RECEIVERS_ONLY = "Only a member of the receiving team may accept or reject this transfer."
@@ -37,26 +37,26 @@ CONSENT_NEEDED = ["Confirm the person's consent to the transfer: given, refused,
 
 
 # -- rights ----------------------------------------------------------------------------
-def _sender(actor: Actor, row: Transfer) -> bool:
+def _is_sender(actor: Actor, row: Transfer) -> bool:
     return actor.kind == "user" and (row.from_team_id in actor.teams or actor.id == row.requested_by)
 
 
-def _receiver(actor: Actor, row: Transfer) -> bool:
+def _is_receiver(actor: Actor, row: Transfer) -> bool:
     return actor.kind == "user" and row.to_team_id in actor.teams
 
 
 def _require_receiver(actor: Actor, row: Transfer) -> None:
-    if _receiver(actor, row):
+    if _is_receiver(actor, row):
         return
-    if actor.kind == "system" or _sender(actor, row) or actor.organisation_id == row.to_organisation_id:
+    if actor.kind == "system" or _is_sender(actor, row) or actor.organisation_id == row.to_organisation_id:
         raise Forbidden(RECEIVERS_ONLY)
     raise NotFound()
 
 
 def _require_sender(actor: Actor, row: Transfer) -> None:
-    if _sender(actor, row):
+    if _is_sender(actor, row):
         return
-    if actor.kind == "system" or _receiver(actor, row) or actor.organisation_id == row.from_organisation_id:
+    if actor.kind == "system" or _is_receiver(actor, row) or actor.organisation_id == row.from_organisation_id:
         raise Forbidden(SENDERS_ONLY)
     raise NotFound()
 
@@ -132,7 +132,7 @@ def accept_transfer(uow, owners: RecordOwners, transfer_id, payload) -> dict:
     row = item_or_404(session, Transfer, transfer_id, lock=True)     # held until the decision commits
     _require_receiver(actor, row)
     require_pending(row, NOT_PENDING)
-    data = load_checked(TransferAcceptSchema(), {} if payload is None else payload)
+    data = load_or_fail(TransferAcceptSchema(), {} if payload is None else payload)
     if row.is_person and data["consent"] is None:
         raise ValidationFailed("One or more fields are invalid.", {"consent": CONSENT_NEEDED})
     consent = dict(data["consent"]) if data["consent"] is not None else None
@@ -179,7 +179,7 @@ def cancel_transfer(uow, transfer_id, payload=None) -> dict:
 def list_transfers(session, caller, status=None, direction=None, limit=None, cursor=None) -> dict:
     """Transfers to the caller's teams ("incoming") and from them, or asked for by the caller ("outgoing")."""
     actor = actor_for(session, caller)
-    query_args = load_checked(TransferListSchema(), {"status": status, "direction": direction,
+    query_args = load_or_fail(TransferListSchema(), {"status": status, "direction": direction,
                                                      "limit": limit, "cursor": cursor})
     team_ids = list(actor.teams)
     incoming = Transfer.to_team_id.in_(team_ids) if team_ids else None
@@ -205,7 +205,7 @@ def list_transfers(session, caller, status=None, direction=None, limit=None, cur
 def get_transfer(session, caller, transfer_id) -> dict:
     actor = actor_for(session, caller)
     row = item_or_404(session, Transfer, transfer_id)
-    if not (actor.kind == "system" or _sender(actor, row) or _receiver(actor, row)):
+    if not (actor.kind == "system" or _is_sender(actor, row) or _is_receiver(actor, row)):
         raise NotFound()
     return views.transfer(session, row, actor.teams)
 

@@ -1,14 +1,16 @@
 """Rows to the plain dicts the RPC methods answer with (ids as strings, times ISO 8601 UTC)."""
 from sqlalchemy import select
 
+from services.permissions.answers import ApiClientSchema, OrganisationSchema, TeamSchema, UserSchema
 from services.permissions.models import (AccessRequest, Membership, Organisation, SharingAgreement,
                                          SharingAgreementParty, Team, Transfer, User)
-from services.permissions.schemas import ApiClientSchema, OrganisationSchema, TeamSchema, UserSchema, today, utc
+from services.permissions.schema_parts import utc
+from services.permissions.schemas import today
 
-_organisation = OrganisationSchema()
-_team = TeamSchema()
-_user = UserSchema()
-_api_client = ApiClientSchema()
+_organisation_schema = OrganisationSchema()
+_team_schema = TeamSchema()
+_user_schema = UserSchema()
+_api_client_schema = ApiClientSchema()
 
 
 def record(kind: str, record_id) -> dict:
@@ -17,15 +19,15 @@ def record(kind: str, record_id) -> dict:
 
 
 def organisation(row: Organisation) -> dict:
-    return _organisation.dump(row)
+    return _organisation_schema.dump(row)
 
 
 def team(row: Team) -> dict:
-    return _team.dump(row)
+    return _team_schema.dump(row)
 
 
 def api_client(row) -> dict:
-    return _api_client.dump(row)
+    return _api_client_schema.dump(row)
 
 
 def teams_of(session, user_id: str) -> list[dict]:
@@ -36,7 +38,7 @@ def teams_of(session, user_id: str) -> list[dict]:
 
 
 def user(session, row: User) -> dict:
-    return {**_user.dump(row), "teams": teams_of(session, row.id)}
+    return {**_user_schema.dump(row), "teams": teams_of(session, row.id)}
 
 
 def me(session, row: User) -> dict:

@@ -6,8 +6,12 @@ details (date of birth, gender, contact) filled from it, and its family membersh
 *moved* to the survivor. The duplicate keeps all its own rows and its history and is marked
 `merged_into`; search and matching skip it. What was copied, filled and moved is stored on the merge
 (`profile_merges.changes`, row ids included), so unmerge takes exactly that back out again — later
-edits to the survivor stay. Merging changes no access list: both records keep their owners and grants,
-and the caller needs edit access to both.
+edits to the survivor stay. Merging changes no access list: both records keep their owners and grants.
+
+Who may (docs/profiles.md, "Merge and ownership"): merging needs the lead team's rights on both records —
+edit access is not enough, or a grantee could fold another organisation's record into its own and lock its
+owner out. Where the caller's team leads the survivor but another team leads the duplicate, the merge
+becomes a request that team accepts (merge_requests.py). Either lead team may undo a merge.
 """
 import uuid
 
@@ -15,9 +19,12 @@ from sqlalchemy import select
 
 from concord_common import clock
 from concord_common.access import records
-from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed, load_or_fail
+from concord_common.access.policy import decide
+from concord_common.errors import Conflict, Forbidden, NotFound, load_or_fail
 from services.profiles import matching
-from services.profiles.logic import PROFILE, _children, _dump, _dump_one, _json, _record_history
+from services.profiles.profile_views import as_json, child_lists, profile_view, read_profile_view
+from services.profiles.profile_writes import record_history
+from services.profiles.record_kinds import PROFILE, invalid_field
 from services.profiles.models import Address, Alias, FamilyMember, Flag, Identifier, Merge, PremisesPerson, Profile
 from services.profiles.schemas import MatchesSchema, MergeSchema, UnmergeSchema
 from services.profiles.search import involved, signpost
@@ -29,20 +36,16 @@ ON_CREATE = {"limit": 5, "min_score": 0.5}       # only the likely ones, as a pr
 FILLED = ("date_of_birth", "gender", "contact")
 
 
-def _invalid(field, message):
-    return ValidationFailed("One or more fields are invalid.", {field: [message]})
-
-
 # -- matches ---------------------------------------------------------------------------
 def _match_items(uow, subject, limit, minimum) -> list[dict]:
     found = matching.find_matches(uow.session, uow.caller, subject, limit=limit, minimum=minimum)
     visible = [m["row"].id for m in found if m["visible"]]
-    children = _children(uow.session, visible)
+    children = child_lists(uow.session, visible)
     organisations = involved(uow.session, [m["row"].id for m in found if not m["visible"]])
     items = []
     for match in found:
         row = match["row"]
-        shown = _dump(row, children[row.id]) if match["visible"] else signpost(row, organisations.get(row.id, []))
+        shown = profile_view(row, children[row.id]) if match["visible"] else signpost(row, organisations.get(row.id, []))
         items.append({"profile": shown, "score": match["score"], "reasons": match["reasons"],
                       "against": match["against"]})
     if items:
@@ -59,7 +62,7 @@ def profile_matches(uow, profile_id, params) -> dict:
     records.require(uow.caller, access, "view")
     if row.kind != "person" or row.merged_into:
         return {"items": [], "next_cursor": None}
-    subject = matching.subject_of(_dump_one(uow.session, row))      # the row already read
+    subject = matching.subject_of(read_profile_view(uow.session, row))      # the row already read
     return {"items": _match_items(uow, subject, criteria["limit"], criteria["min_score"]), "next_cursor": None}
 
 
@@ -71,12 +74,19 @@ def possible_duplicates(uow, profile: dict) -> list[dict]:
 
 
 # -- merge -----------------------------------------------------------------------------
-def _load_pair(uow, survivor_id, duplicate_id):
-    """Both rows locked (in id order, so two merges of the same pair cannot deadlock), edit checked."""
-    survivor_id = records.record_uuid(survivor_id)
-    duplicate_id = str(duplicate_id)
-    if duplicate_id == survivor_id:
-        raise _invalid("duplicate_id", "A profile cannot be merged into itself.")
+NO_DUPLICATE = "There is no such profile that you can change."
+SURVIVOR_LEAD_ONLY = ("Only the team that leads this profile may merge another into it: ask that team, "
+                      "or offer them your record to merge.")
+
+
+def leads(caller, access) -> bool:
+    """The caller is in the team that leads the record (the rights merging needs; edit access is not enough)."""
+    return caller.kind == "user" and decide(caller, access, "share", clock.now()).allowed
+
+
+def lock_pair(uow, survivor_id, duplicate_id):
+    """Both rows locked, in id order (two merges of the same pair cannot deadlock); no access checked.
+    (survivor, its access, duplicate, its access); the duplicate None if there is no such profile."""
     loaded = {}
     for record_id in sorted([survivor_id, duplicate_id]):
         try:
@@ -84,16 +94,36 @@ def _load_pair(uow, survivor_id, duplicate_id):
         except NotFound:
             if record_id == survivor_id:
                 raise
-            raise _invalid("duplicate_id", "There is no such profile that you can change.")
-    survivor, survivor_access, _ = loaded[survivor_id]
-    duplicate, duplicate_access, _ = loaded[duplicate_id]
-    records.require(uow.caller, survivor_access, "edit")
-    try:
-        records.require(uow.caller, duplicate_access, "edit")
-    except (NotFound, Forbidden):
-        raise _invalid("duplicate_id", "There is no such profile that you can change.")
+            loaded[record_id] = (None, None, None)
+    (survivor, survivor_access, _), (duplicate, duplicate_access, _) = loaded[survivor_id], loaded[duplicate_id]
     return (uow.session.get(Profile, survivor.id), survivor_access,
-            uow.session.get(Profile, duplicate.id), duplicate_access)
+            duplicate and uow.session.get(Profile, duplicate.id), duplicate_access)
+
+
+def _merge_pair(uow, survivor_id, duplicate_id):
+    """Both rows locked; the caller leads the survivor and may see the duplicate (else 404 / 403 / 422)."""
+    survivor_id, duplicate_id = records.record_uuid(survivor_id), str(duplicate_id)
+    if duplicate_id == survivor_id:
+        raise invalid_field("duplicate_id", "A profile cannot be merged into itself.")
+    survivor, survivor_access, duplicate, duplicate_access = lock_pair(uow, survivor_id, duplicate_id)
+    records.require(uow.caller, survivor_access, "view")
+    if not leads(uow.caller, survivor_access):
+        raise Forbidden(SURVIVOR_LEAD_ONLY)
+    if duplicate is None or not decide(uow.caller, duplicate_access, "view", clock.now()).allowed:
+        raise invalid_field("duplicate_id", NO_DUPLICATE)
+    return survivor, survivor_access, duplicate, duplicate_access
+
+
+def check_mergeable(session, survivor, duplicate) -> None:
+    """What would make the merge wrong or its undoing ambiguous: 422 / 409."""
+    if survivor.kind != duplicate.kind:
+        raise invalid_field("duplicate_id", f"A {duplicate.kind} profile cannot be merged into a {survivor.kind}.")
+    for profile in (survivor, duplicate):
+        if profile.merged_into:
+            raise Conflict(f"Profile {profile.id} is already merged into {profile.merged_into}.")
+    if session.execute(select(Merge.id).where(Merge.survivor_id == duplicate.id,
+                                              Merge.unmerged_at.is_(None))).first():
+        raise Conflict("Other profiles are merged into the duplicate: merge into it instead, or unmerge them first.")
 
 
 def _same_alias(a, b) -> bool:
@@ -181,34 +211,38 @@ def _changed_fields(before: dict, after: dict, scalars_before: dict, scalars_aft
             changes[key] = {"before": before[key], "after": after[key]}
     for key, value in scalars_before.items():
         if value != scalars_after[key]:
-            changes[key] = {"before": _json(value), "after": _json(scalars_after[key])}
+            changes[key] = {"before": as_json(value), "after": as_json(scalars_after[key])}
     return changes
 
 
-def _scalars(profile) -> dict:
+def _fillable_fields(profile) -> dict:
     return {key: getattr(profile, key) for key in (*FILLED, "roles")}
 
 
 def merge(uow, survivor_id, payload) -> dict:
-    """POST /profiles/{survivor}/merge {"duplicate_id"}: fold the duplicate in; returns the survivor."""
+    """POST /profiles/{survivor}/merge {"duplicate_id", "note"?}: the caller's team leads the survivor.
+    If it leads the duplicate too, fold it in and return the survivor; if another team leads the duplicate,
+    ask that team: {"merge_request": …} (the gateway answers 202)."""
+    from services.profiles import merge_requests       # it folds with `fold`, defined here
     data = load_or_fail(_merge_schema, payload)
-    survivor, survivor_access, duplicate, duplicate_access = _load_pair(uow, survivor_id, data["duplicate_id"])
-    if survivor.kind != duplicate.kind:
-        raise _invalid("duplicate_id", f"A {duplicate.kind} profile cannot be merged into a {survivor.kind}.")
-    for profile in (survivor, duplicate):
-        if profile.merged_into:
-            raise Conflict(f"Profile {profile.id} is already merged into {profile.merged_into}.")
-    if uow.session.execute(select(Merge.id).where(Merge.survivor_id == duplicate.id,
-                                                  Merge.unmerged_at.is_(None))).first():
-        raise Conflict("Other profiles are merged into the duplicate: merge into it instead, or unmerge them first.")
+    survivor, survivor_access, duplicate, duplicate_access = _merge_pair(uow, survivor_id, data["duplicate_id"])
+    check_mergeable(uow.session, survivor, duplicate)
+    if not leads(uow.caller, duplicate_access):
+        return {"merge_request": merge_requests.ask(uow, survivor, survivor_access, duplicate, duplicate_access,
+                                                    data.get("note"))}
+    return fold(uow, survivor, survivor_access, duplicate, duplicate_access)
+
+
+def fold(uow, survivor, survivor_access, duplicate, duplicate_access) -> dict:
+    """The merge itself (both rows locked, rights and check_mergeable done): returns the survivor."""
     session, now = uow.session, clock.now()
-    kids = _children(session, [survivor.id, duplicate.id])
-    before, scalars_before = kids[survivor.id], _scalars(survivor)
+    kids = child_lists(session, [survivor.id, duplicate.id])
+    before, scalars_before = kids[survivor.id], _fillable_fields(survivor)
     added = _copy_children(session, survivor, duplicate, kids[survivor.id], kids[duplicate.id])
     filled = {}
     for key in FILLED:
         if getattr(survivor, key) in (None, {}) and getattr(duplicate, key) not in (None, {}):
-            filled[key] = _json(getattr(duplicate, key))
+            filled[key] = as_json(getattr(duplicate, key))
             setattr(survivor, key, getattr(duplicate, key))
     roles_added = sorted(set(duplicate.roles or []) - set(survivor.roles or []))
     survivor.roles = sorted(set(survivor.roles or []) | set(roles_added))
@@ -218,12 +252,12 @@ def merge(uow, survivor_id, payload) -> dict:
                    merged_at=now, changes=changes)
     session.add(record)
     duplicate.merged_into = survivor.id
-    _finish(uow, "profile.merged", record, (survivor, survivor_access, before, scalars_before),
+    _record_both_sides(uow, "profile.merged", record, (survivor, survivor_access, before, scalars_before),
             (duplicate, duplicate_access))
-    return {**_dump_one(session, survivor), "merge": merge_view(record)}
+    return {**read_profile_view(session, survivor), "merge": merge_view(record)}
 
 
-def _finish(uow, event_type, record, survivor_side, duplicate_side) -> None:
+def _record_both_sides(uow, event_type, record, survivor_side, duplicate_side) -> None:
     """Both versions up, both histories and both events for a merge or an unmerge."""
     (survivor, survivor_access, before, scalars_before), (duplicate, duplicate_access) = survivor_side, duplicate_side
     now, merging = clock.now(), event_type == "profile.merged"
@@ -231,13 +265,13 @@ def _finish(uow, event_type, record, survivor_side, duplicate_side) -> None:
         profile.version += 1
         profile.updated_at = now
     uow.session.flush()
-    fields = _changed_fields(before, _children(uow.session, [survivor.id])[survivor.id], scalars_before,
-                             _scalars(survivor))
+    fields = _changed_fields(before, child_lists(uow.session, [survivor.id])[survivor.id], scalars_before,
+                             _fillable_fields(survivor))
     own = {"merged": {"before": None, "after": duplicate.id}} if merging else \
         {"unmerged": {"before": duplicate.id, "after": None}}
-    _record_history(uow, survivor.id, {**own, **fields})
+    record_history(uow, survivor.id, {**own, **fields})
     link = {"before": None, "after": survivor.id} if merging else {"before": survivor.id, "after": None}
-    _record_history(uow, duplicate.id, {"merged_into": link})
+    record_history(uow, duplicate.id, {"merged_into": link})
     merge_ref = {"id": record.id, "survivor_id": record.survivor_id, "duplicate_id": record.duplicate_id}
     uow.add_event(event_type, {"record": {"type": "profile", "id": survivor.id},
                                "owner": records.owner_of(survivor_access), "merge": merge_ref, "fields": fields})
@@ -248,8 +282,8 @@ def _finish(uow, event_type, record, survivor_side, duplicate_side) -> None:
 
 def merge_view(record) -> dict:
     return {"id": record.id, "survivor_id": record.survivor_id, "duplicate_id": record.duplicate_id,
-            "merged_by": record.merged_by, "merged_at": _json(record.merged_at),
-            "unmerged_by": record.unmerged_by, "unmerged_at": _json(record.unmerged_at)}
+            "merged_by": record.merged_by, "merged_at": as_json(record.merged_at),
+            "unmerged_by": record.unmerged_by, "unmerged_at": as_json(record.unmerged_at)}
 
 
 # -- unmerge ---------------------------------------------------------------------------
@@ -265,29 +299,31 @@ def _active_merge(uow, profile_id, payload) -> Merge:
     if data["duplicate_id"] is not None:
         merges = [m for m in merges if m.duplicate_id == str(data["duplicate_id"])]
         if not merges:
-            raise _invalid("duplicate_id", "That profile is not merged into this one.")
+            raise invalid_field("duplicate_id", "That profile is not merged into this one.")
     if not merges:
         raise Conflict("Nothing is merged into this profile.")
     if len(merges) > 1:
-        raise _invalid("duplicate_id", "Several profiles are merged into this one: say which to take out.")
+        raise invalid_field("duplicate_id", "Several profiles are merged into this one: say which to take out.")
     return merges[0]
 
 
 def unmerge(uow, profile_id, payload) -> dict:
     """POST /profiles/{id}/unmerge: undo a merge (id: the survivor or the duplicate); returns both."""
     found = _active_merge(uow, profile_id, payload)
-    survivor, survivor_access, duplicate, duplicate_access = _load_pair(uow, found.survivor_id, found.duplicate_id)
+    survivor, survivor_access, duplicate, duplicate_access = lock_pair(uow, found.survivor_id, found.duplicate_id)
+    if not (leads(uow.caller, survivor_access) or leads(uow.caller, duplicate_access)):
+        raise Forbidden("Only the team that leads one of the two profiles may undo their merge.")
     record = uow.session.get(Merge, found.id, with_for_update=True)
     if record.unmerged_at is not None:
         raise Conflict("That merge has already been undone.")
     session, changes = uow.session, record.changes
-    before, scalars_before = _children(session, [survivor.id])[survivor.id], _scalars(survivor)
+    before, scalars_before = child_lists(session, [survivor.id])[survivor.id], _fillable_fields(survivor)
     for model, key in ((Alias, "aliases"), (Identifier, "identifiers"), (Address, "addresses"), (Flag, "flags")):
         if changes["added"][key]:
             session.execute(model.__table__.delete().where(model.id.in_(changes["added"][key]),
                                                            model.profile_id == survivor.id))
     for key, value in changes["filled"].items():
-        if _json(getattr(survivor, key)) == value:      # unless someone has changed it since
+        if as_json(getattr(survivor, key)) == value:      # unless someone has changed it since
             setattr(survivor, key, None)
     survivor.roles = sorted(set(survivor.roles or []) - set(changes["roles_added"]))
     for moved in changes["moved"]["families"]:
@@ -303,8 +339,8 @@ def unmerge(uow, profile_id, payload) -> dict:
                                                                 PremisesPerson.profile_id == person_id))
     record.unmerged_by, record.unmerged_at = uow.caller.id, clock.now()
     duplicate.merged_into = None
-    _finish(uow, "profile.unmerged", record, (survivor, survivor_access, before, scalars_before),
+    _record_both_sides(uow, "profile.unmerged", record, (survivor, survivor_access, before, scalars_before),
             (duplicate, duplicate_access))
-    return {"survivor": _dump_one(session, survivor), "duplicate": _dump_one(session, duplicate),
+    return {"survivor": read_profile_view(session, survivor), "duplicate": read_profile_view(session, duplicate),
             "merge": merge_view(record)}
 

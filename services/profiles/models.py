@@ -1,16 +1,20 @@
 """Tables the profiles service owns (its own database: concord_profiles)."""
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Computed, Date, DateTime, ForeignKey, Integer, LargeBinary, Text, func
+from sqlalchemy import BigInteger, Computed, Date, DateTime, ForeignKey, Integer, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from concord_common.access.store import OwnedRecord
+from concord_common.attachments.tables import attachment_tables
+from services.profiles.schema_parts import ATTACHMENT_KINDS
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Profile(Base):
+class Profile(OwnedRecord, Base):
     __tablename__ = "profiles"
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
@@ -23,10 +27,6 @@ class Profile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    # The access list's ownership part (grants: concord_common.access.store.grants).
-    owner_team_id: Mapped[str | None] = mapped_column(Text)
-    owner_organisation_id: Mapped[str | None] = mapped_column(Text)
-    restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     consent_status: Mapped[str] = mapped_column(Text, nullable=False, default="not_sought")
     consent_detail: Mapped[str | None] = mapped_column(Text)
     # 0003: person details, premises, partner reference
@@ -101,7 +101,7 @@ class History(Base):
     after: Mapped[object | None] = mapped_column(JSONB)
 
 
-class Family(Base):
+class Family(OwnedRecord, Base):
     __tablename__ = "families"
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -109,9 +109,6 @@ class Family(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    owner_team_id: Mapped[str | None] = mapped_column(Text)
-    owner_organisation_id: Mapped[str | None] = mapped_column(Text)
-    restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class FamilyMember(Base):
@@ -143,24 +140,34 @@ class Merge(Base):
     unmerged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Attachment(Base):
-    """A document or photo on a profile (0004). The bytes live in AttachmentContent, so listing never reads them."""
-    __tablename__ = "profile_attachments"
+class MergeRequest(Base):
+    """A merge asked of the team leading the duplicate (0008): done only once that team accepts."""
+    __tablename__ = "profile_merge_requests"
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
-    profile_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id", ondelete="CASCADE"),
-                                            nullable=False)
-    filename: Mapped[str] = mapped_column(Text, nullable=False)               # sanitised
-    content_type: Mapped[str] = mapped_column(Text, nullable=False)           # sniffed from the bytes
-    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    sha256: Mapped[str] = mapped_column(Text, nullable=False)                 # hex
-    kind: Mapped[str] = mapped_column(Text, nullable=False)                   # document | photo
-    description: Mapped[str | None] = mapped_column(Text)
-    uploaded_by: Mapped[str | None] = mapped_column(Text)
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    survivor_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id"), nullable=False)
+    duplicate_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profiles.id"), nullable=False)
+    from_team_id: Mapped[str] = mapped_column(Text, nullable=False)
+    from_organisation_id: Mapped[str] = mapped_column(Text, nullable=False)
+    to_team_id: Mapped[str] = mapped_column(Text, nullable=False)
+    to_organisation_id: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)         # pending | accepted | rejected | cancelled
+    requested_by: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    merge_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), ForeignKey("profile_merges.id"))
+
+
+# Documents and photos on profiles (0004): the shared attachment tables (concord_common.attachments).
+ATTACHMENT_TABLES = attachment_tables(Base.metadata, "profile", "profiles", kinds=ATTACHMENT_KINDS)
+
+
+class Attachment(Base):
+    """A document or photo on a profile. The bytes live in AttachmentContent, so listing never reads them."""
+    __table__ = ATTACHMENT_TABLES.files
 
 
 class AttachmentContent(Base):
-    __tablename__ = "profile_attachment_contents"
-    attachment_id: Mapped[str] = mapped_column(UUID(as_uuid=False), ForeignKey("profile_attachments.id",
-                                                                               ondelete="CASCADE"), primary_key=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    __table__ = ATTACHMENT_TABLES.contents

@@ -35,9 +35,11 @@ from concord_common.access.policy import visible_clause
 from concord_common.access.store import grants
 from concord_common.errors import load_or_fail
 from services.profiles import identifiers as ids
-from services.profiles.logic import _children, _dump
+from services.profiles.answers import display_name
 from services.profiles.models import Address, Alias, Family, FamilyMember, Flag, Identifier, Nickname, Profile
-from services.profiles.schemas import SearchSchema, display_name
+from services.profiles.profile_views import child_lists, profile_view
+from services.profiles.schemas import SearchSchema
+from services.profiles.search_terms import name_terms
 
 _search_schema = SearchSchema()
 
@@ -106,11 +108,12 @@ def _scores(variants, p, a):
     return func.greatest(*name_scores, func.coalesce(alias_score, 0))
 
 
-def _candidates(session, terms, alternatives, variants, identifier_values, dob, at_postcode, cap) -> set:
-    """Step 1 (see the module docstring): ids of the profiles worth scoring."""
+def _candidates(session, terms, alternatives, variants, identifier_values, dob, at_postcode, cap) -> tuple[set, set]:
+    """Step 1 (see the module docstring): (ids of the profiles worth scoring, those of them whose name
+    matched — not only their date of birth, postcode or identifier)."""
     p, a = Profile.__table__, Alias.__table__
     both = ((p, p.c.id), (a, a.c.profile_id))
-    sources = []
+    sources = []            # by name first; `by_attribute` marks where the attribute sources begin
     pairs = _name_pairs(terms, alternatives)
     if len(terms) > 1:
         # Every word as typed close to a word of the name: one GIN index scan per table with all the words
@@ -135,6 +138,7 @@ def _candidates(session, terms, alternatives, variants, identifier_values, dob, 
         sources.append(select(p.c.id).where(p.c.search_name.op("%>")(terms[0])).limit(cap))
         sources.append(select(p.c.id).where(func.dmetaphone(p.c.family_name) == func.dmetaphone(terms[0]),
                                             func.dmetaphone(terms[0]) != "").limit(cap))
+    by_attribute = len(sources)
     if terms:
         # Same date of birth / same postcode: a few dozen rows by btree, kept if the name is at all alike.
         loosely = or_(_scores(variants, p, a) >= LOOSE, *([_sounds_like(p, pairs)] if pairs else []))
@@ -145,8 +149,14 @@ def _candidates(session, terms, alternatives, variants, identifier_values, dob, 
     if identifier_values:
         sources.append(select(Identifier.profile_id).where(Identifier.value.in_(sorted(identifier_values)))
                        .limit(cap))
+    tagged = [source.add_columns(literal(position < by_attribute).label("by_name"))
+              for position, source in enumerate(sources)]
     with _index_scans_only(session):
-        return set(session.execute(union(*sources)).scalars())
+        rows = session.execute(union(*tagged)).all()
+    return {row[0] for row in rows}, {row[0] for row in rows if row.by_name}
+
+
+SEQSCAN_AS_SET = "concord.search.enable_seqscan"       # session.info key: the setting before a search changed it
 
 
 @contextmanager
@@ -154,7 +164,9 @@ def _index_scans_only(session):
     """Candidates come from indexes only: a source with a LIMIT and a rough row estimate (the trigram
     operators have no statistics) would otherwise tempt the planner into reading the table from the start
     and hoping for early matches, which at a million rows takes tens of milliseconds or more."""
-    previous = session.execute(select(func.current_setting("enable_seqscan"))).scalar()
+    previous = session.info.get(SEQSCAN_AS_SET)            # read with the thresholds (search_profiles)
+    if previous is None:
+        previous = session.execute(select(func.current_setting("enable_seqscan"))).scalar()
     session.execute(select(func.set_config("enable_seqscan", "off", True)))
     try:
         yield
@@ -185,7 +197,9 @@ def search_profiles(uow, params: dict) -> dict:
     p = Profile.__table__
     a = Alias.__table__
     visible = visible_clause(caller, now, p, grants, "profile")
-    terms = [term for term in re.split(r"[^\w'-]+", (criteria.get("q") or "").lower()) if term]
+    terms = name_terms(criteria.get("q"))
+    if terms is None:                       # a wildcard or bracket, taken literally: no name has one
+        return _answer(uow, criteria, [], None)
     alternatives = _alternatives(session, terms)
     variants = _name_variants(terms, alternatives)
     identifier_values = set()
@@ -196,16 +210,20 @@ def search_profiles(uow, params: dict) -> dict:
     limit, offset = criteria["limit"], criteria["cursor"]
     cap = max(CAP, offset + limit + 1)
     # This transaction only: the trigram thresholds, and no JIT (its compile time would outweigh a bounded query).
-    session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(WORD_THRESHOLD), True),
-                           func.set_config("pg_trgm.similarity_threshold", str(NAME_THRESHOLD), True),
-                           func.set_config("jit", "off", True)))
+    # The round trip also reads enable_seqscan as set, for _index_scans_only to put back.
+    session.info[SEQSCAN_AS_SET] = session.execute(select(
+        func.current_setting("enable_seqscan"),
+        func.set_config("pg_trgm.word_similarity_threshold", str(WORD_THRESHOLD), True),
+        func.set_config("pg_trgm.similarity_threshold", str(NAME_THRESHOLD), True),
+        func.set_config("jit", "off", True))).first()[0]
 
     filters = [p.c.merged_into.is_(None)]
     dob, postcode = criteria.get("date_of_birth"), criteria.get("postcode")
     at_postcode = select(Address.profile_id).where(Address.postcode == postcode) if postcode else None
-    candidates = None
+    candidates, by_name = None, set()
     if terms or identifier_values:
-        candidates = _candidates(session, terms, alternatives, variants, identifier_values, dob, at_postcode, cap)
+        candidates, by_name = _candidates(session, terms, alternatives, variants, identifier_values, dob,
+                                          at_postcode, cap)
     else:
         # No name or identifier: date of birth and postcode narrow the search instead of ranking it.
         if dob:
@@ -231,32 +249,48 @@ def search_profiles(uow, params: dict) -> dict:
     if postcode:
         score = score + case((p.c.id.in_(at_postcode), 1.0), else_=0.0)
 
-    def ranked(among):
+    def ranked(among, named):
+        # A restricted record the caller may not open is a signpost only where its name matched: never
+        # through a date of birth, postcode or identifier alone (checked on the candidates only).
+        # Cheapest first: most records are not restricted, so the access subquery rarely runs here.
+        signposted = [p.c.restricted.is_(False)]
+        if named:
+            signposted.append(p.c.id == func.any(_uuids(named)))
+        signposted.append(visible)
         query = select(p, visible.label("visible"), score.label("score"),
-                       func.max(name_score).over().label("best_name_score"))
+                       func.max(name_score).over().label("best_name_score")).where(or_(*signposted))
         if among is not None:
-            query = query.where(p.c.id == func.any(literal(sorted(among), ARRAY(UUID(as_uuid=False)))))
+            query = query.where(p.c.id == func.any(_uuids(among)))
         return session.execute(query.where(*filters).order_by(score.desc(), p.c.id)
                                .limit(limit + 1).offset(offset)).all()
 
-    rows = ranked(candidates)
+    rows = ranked(candidates, by_name)
     if terms and not (rows and rows[0].best_name_score >= CLOSE):
         # Nothing close to the whole name (typos in several words): look at the whole name (step 2).
         extra = _looser(session, terms, max(LOOSER_CAP, offset + limit + 1)) - candidates
         if extra:
-            rows = ranked(candidates | extra)
+            rows = ranked(candidates | extra, by_name | extra)
     page, more = rows[:limit], len(rows) > limit
     involved_orgs = involved(session, [row.id for row in page if not row.visible])
-    children = _children(session, [row.id for row in page if row.visible])
+    children = child_lists(session, [row.id for row in page if row.visible])
     items = []
     for row in page:
-        item = _dump(row, children[row.id]) if row.visible else signpost(row, involved_orgs.get(row.id, []))
+        item = profile_view(row, children[row.id]) if row.visible else signpost(row, involved_orgs.get(row.id, []))
         items.append(item)
+    return _answer(uow, criteria, items, str(offset + limit) if more else None)
+
+
+def _uuids(ids):
+    return literal(sorted(ids), ARRAY(UUID(as_uuid=False)))
+
+
+def _answer(uow, criteria, items, next_cursor) -> dict:
+    """The page, with the search recorded (terms, how many results, how many signposts)."""
     uow.add_event("profile.searched", {"terms": {key: str(value) for key, value in criteria.items()
                                                  if key not in ("limit", "cursor") and value is not None},
                                        "results": len(items),
                                        "signposts": sum(1 for item in items if item["access"] == "signpost")})
-    return {"items": items, "next_cursor": str(offset + limit) if more else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def _in_family_with_flag(caller, now, p, flag):

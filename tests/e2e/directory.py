@@ -1,11 +1,12 @@
 """Build a small directory through the real API, as an administrator would."""
 import uuid
+from datetime import datetime, timezone
 
 import pyotp
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from concord_common.context import SYSTEM
+from tests import support
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -37,10 +38,21 @@ class Api:
         return response.json() if response.content else None
 
 
+_used_steps: dict[str, int] = {}     # secret -> the TOTP step of the last code sent (the service takes each once)
+
+
+def next_code(secret: str) -> str:
+    """A code the service has not taken yet: the current one, or the one after (it allows a step of drift)."""
+    totp = pyotp.TOTP(secret)
+    step = max(totp.timecode(datetime.now(timezone.utc)), _used_steps.get(secret, -1) + 1)
+    _used_steps[secret] = step
+    return totp.generate_otp(step)
+
+
 def sign_in(url, username, password=PASSWORD, otp_secret=None) -> Api:
     body = {"username": username, "password": password}
     if otp_secret:
-        body["otp"] = pyotp.TOTP(otp_secret).now()
+        body["otp"] = next_code(otp_secret)
     response = requests.post(url + "/api/v1/sessions", json=body, timeout=15)
     assert response.status_code == 201, response.text
     return Api(url, response.json()["token"])
@@ -48,11 +60,11 @@ def sign_in(url, username, password=PASSWORD, otp_secret=None) -> Api:
 
 def bootstrap_admin(url, permissions_config, username="root") -> Api:
     """`concord admin create`, then the MFA enrolment the operators' organisation requires."""
-    with ClusterRpcProxy(permissions_config, context_data={"caller": SYSTEM.to_json()}, timeout=30) as rpc:
+    with support.rpc_as(permissions_config, SYSTEM, timeout=30) as rpc:
         rpc.permissions.admin_create(username, PASSWORD)
     first = sign_in(url, username)
     enrolment = first.ok(first.post("/api/v1/me/mfa"), 201)
-    first.ok(first.post("/api/v1/me/mfa/confirm", {"otp": pyotp.TOTP(enrolment["secret"]).now()}))
+    first.ok(first.post("/api/v1/me/mfa/confirm", {"otp": next_code(enrolment["secret"])}))
     admin = sign_in(url, username, otp_secret=enrolment["secret"])
     admin.otp_secret = enrolment["secret"]
     return admin

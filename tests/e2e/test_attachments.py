@@ -15,7 +15,7 @@ import requests
 from tests import support
 from tests.e2e.directory import Directory, bootstrap_admin, sign_in
 from tests.e2e.test_record_access import client_api
-from tests.unit.test_profiles_sniffing import (ELF, EXE, GIF, JPEG, MAIL, PDF, PNG, RTF, TEXT, WEBP, odf, ole, ooxml,
+from tests.unit.test_attachment_sniffing import (ELF, EXE, GIF, JPEG, MAIL, PDF, PNG, RTF, TEXT, WEBP, odf, ole, ooxml,
                                                plain_zip)
 
 SERVICE_LIMIT, GATEWAY_LIMIT = 64 * 1024, 256 * 1024
@@ -85,9 +85,14 @@ def new_person(api, **extra):
                                                 "family_name": f"Lee{uuid.uuid4().hex[:6]}", **extra}), 201)
 
 
-def upload(api, profile_id, data, filename="file.bin", content_type=None, **fields):
+def upload_to(api, record_path, data, filename="file.bin", content_type=None, **fields):
+    """POST a file (multipart, as a browser or a partner sends it) to /api/v1/<record_path>/attachments."""
     part = (filename, data, content_type) if content_type else (filename, data)
-    return api.post(f"/api/v1/profiles/{profile_id}/attachments", files={"file": part}, data=fields)
+    return api.post(f"/api/v1/{record_path}/attachments", files={"file": part}, data=fields)
+
+
+def upload(api, profile_id, data, filename="file.bin", content_type=None, **fields):
+    return upload_to(api, f"profiles/{profile_id}", data, filename, content_type, **fields)
 
 
 def listed(api, profile_id):

@@ -18,7 +18,6 @@ import requests
 
 from concord_common.context import Caller
 from concord_common.errors import Forbidden, NotFound
-from concord_common.outbox import EventPublisher
 from concord_common.service import CallContext, rpc
 from tests import support
 from tests.e2e.directory import Api, Directory, bootstrap_admin, sign_in
@@ -149,7 +148,7 @@ def partner(url, admin, organisation_id, scopes) -> Api:
 
 
 def publish(amqp_uri, events):
-    publisher = EventPublisher(amqp_uri)
+    publisher = support.SignedPublisher(amqp_uri)
     try:
         for event in events:
             publisher.publish(f"{event['source']}.events", event["type"], event, {})
@@ -397,7 +396,7 @@ def test_concord_audit_export_writes_an_organisations_log(world, tmp_path):
     from pathlib import Path
 
     concord = Path(sys.executable).parent / "concord"
-    env = dict(os.environ, AMQP_URI=world["amqp_uri"])
+    env = dict(os.environ, AMQP_URI=world["amqp_uri"], **support.key_env())
     org_a = world["a"].org["id"]
     out = tmp_path / "export.csv"
     done = subprocess.run([str(concord), "audit", "export", "--organisation", org_a, "--format", "csv",

@@ -30,10 +30,10 @@ def test_a_practitioner_signs_in_and_out_in_a_browser(system, service_config, tm
     user = directory.user("hana", [(directory.hub, "practitioner")])
     seen = run_flow(FLOW, system, user["username"], PASSWORD, tmp_path)
     assert seen["redirected_to"].endswith("/sign-in")
-    assert seen["stylesheet_loaded"] in ("rgb(11, 12, 12)", "rgb(29, 112, 184)"), "GOV.UK Frontend CSS not applied"
+    assert seen["stylesheet_loaded"] == "rgb(11, 79, 92)", "Concord's stylesheet (GOV.UK Frontend, Concord brand) not applied"
     assert "The username or password is incorrect" in seen["error_summary"]
     assert seen["error_title"].startswith("Error:")
-    assert seen["home_heading"] == "Signed in as Hana"
+    assert seen["home_heading"] == "Home"          # the dashboard (account details: /account)
     assert seen["cookie"] == {"httpOnly": True, "sameSite": "Lax"}
     assert seen["script_can_read_cookie"] is False
     assert seen["after_sign_out"].endswith("/sign-in") and seen["after_sign_out_home"].endswith("/sign-in")
@@ -46,8 +46,8 @@ def test_mfa_is_set_up_and_then_required_in_a_browser(system, service_config, tm
     directory = Directory(system, admin, require_mfa=True)
     user = directory.user("ivan", [(directory.hub, "supervisor")])
     seen = run_flow(MFA_FLOW, system, user["username"], PASSWORD, tmp_path)
-    assert seen["sent_to"].endswith("/mfa")
-    assert "code is not right" in seen["wrong_code_error"]
+    assert seen["sent_to"].endswith("/mfa") and seen["key_before_start"] == 0
+    assert "code is not right" in seen["wrong_code_error"] and seen["same_key_after_wrong_code"] is True
     assert "Two-factor authentication\nOn" in seen["home_text"] or "Two-factor authentication\tOn" in seen["home_text"]
     assert seen["asked_for_code"] is True
-    assert seen["after_code"] == "Signed in as Ivan"
+    assert seen["after_code"] == "Home"

@@ -62,6 +62,7 @@ def test_a_practitioner_creates_finds_and_opens_a_profile_in_a_browser(system, s
     assert seen["empty_errors"] == ["Enter a given name", "Enter a family name"]
     assert seen["error_summary_focused"], "GOV.UK Frontend's error summary takes the focus"
     assert seen["created_heading"] == f"Maya {surname}" and "Profile created" in seen["created_banner"]
+    assert seen["matches_heading"] == f"Is Maya {surname} already known?"
     assert f"This may be the same person as Maya {surname}" in seen["duplicate_banner"]
     assert seen["duplicate_link_to_first"]
     assert seen["search_rows"] == 3 and sorted(seen["search_access"]) == ["full", "full", "signpost"]

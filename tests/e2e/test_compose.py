@@ -67,12 +67,25 @@ def test_services_wait_for_a_healthy_broker_and_database(compose):
     services = compose["services"]
     for name in SERVICE_NAMES:
         env = services[name]["environment"]
-        assert env["AMQP_URI"].startswith("amqp://guest:guest@rabbitmq:5672/"), name
+        assert env["AMQP_URI"] == "amqps://rabbitmq:5671/concord", name      # TLS; its own user (below)
         assert re.match(r"postgresql\+psycopg://postgres(:[^@]*)?@postgres:5432/postgres$", env["DATABASE_URL"]), name
         depends = services[name]["depends_on"]
-        for dependency in ("postgres", "rabbitmq"):
-            assert depends[dependency]["condition"] == "service_healthy", (name, dependency)
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        # The broker is healthy and its least-privilege users exist before a service connects.
+        assert depends["broker-setup"]["condition"] == "service_completed_successfully", name
+    assert services["broker-setup"]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     assert services["gateway"]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+
+
+def test_each_component_mounts_only_its_own_keys_and_broker_password(compose):
+    for name in (*SERVICE_NAMES, "gateway"):
+        service = compose["services"][name]
+        assert "guest" not in service["environment"]["AMQP_URI"], name
+        assert service["environment"]["CONCORD_KEYS_DIR"] == "/run/secrets", name
+        secrets = set(service["secrets"])
+        assert {f"{name}.key", "trusted.pub", f"broker-{name}.password"} <= secrets, name
+        assert not {secret for secret in secrets if secret.endswith((".key", ".password"))} - {
+            f"{name}.key", f"broker-{name}.password"}, name
 
 
 def test_only_the_load_balancer_publishes_ports(compose):

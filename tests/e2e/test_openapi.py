@@ -1,7 +1,7 @@
 """The OpenAPI document and the browsable docs, served by a real gateway from real services' schemas.
 
 Checks the document against the OpenAPI 3 specification, against the partner contract
-(../shared/api-contract.md: every operation it promises is there), against real answers (they fit
+(docs/api-contract.md: every operation it promises is there), against real answers (they fit
 the schemas the document names), and with services down (still valid, the gaps marked).
 """
 import re
@@ -14,21 +14,19 @@ from openapi_spec_validator import validate as validate_openapi
 
 from tests.e2e.directory import PASSWORD
 
-# The partner API promise lives beside the repository (../shared); a copy is kept here so the check runs
-# wherever the repository is cloned, and test_the_kept_contract_is_the_shared_one says when they differ.
+# The partner API promise is written beside the repository (../shared) and kept in it as docs/api-contract.md,
+# so partners read it with the code and this check runs wherever the repository is cloned;
+# test_the_kept_contract_is_the_shared_one says when the two differ.
 SHARED_CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "api-contract.md"
-CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "api-contract.md"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "api-contract.md"
 RECORDS = ("profiles/{id}", "families/{id}", "cases/{id}")
 
-# In the contract, not built yet: cases, their actions and notes (the cases service has only access lists).
-NOT_BUILT = {
-    ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/{id}"),
-    ("PATCH", "/api/v1/cases/{id}"), ("POST", "/api/v1/cases/{id}/actions"), ("PATCH", "/api/v1/actions/{id}"),
-    ("GET", "/api/v1/me/actions"), ("POST", "/api/v1/cases/{id}/notes"), ("GET", "/api/v1/cases/{id}/timeline"),
-    ("POST", "/api/v1/cases/{id}/risk-assessments"),
-}
+# In the contract and not built yet, by the issue that will build them: none now (issue 17 built the last ones,
+# webhooks and imports); the next contract section's operations go here until they are built.
+NOT_BUILT: set[tuple[str, str]] = set()
 
-_OPERATION = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) ((?:\.\.\.)?/[^`\s?]*)[^`]*`( `\{)?")
+_METHODS = r"(?:GET|POST|PUT|PATCH|DELETE)"
+_OPERATION = re.compile(rf"`({_METHODS}(?:\|{_METHODS})*) ((?:\.\.\.)?/[^`\s?]*)[^`]*`( `\{{)?")
 _ALTERNATIVE = re.compile(r"\|\s*`(/[\w-]+)`")
 
 
@@ -36,16 +34,18 @@ def contract_operations(text: str) -> dict:
     """{(METHOD, path): takes a JSON body} for every operation the contract names.
 
     Understands its shorthand: `{record}` (profiles/{id}, families/{id}, cases/{id}), "… | `/deny`" (the
-    same path ending otherwise) and "`GET .../attachments/{aid}`" (the path above, continued)."""
+    same path ending otherwise), "`GET .../attachments/{aid}`" (the path above, continued) and "`GET|PUT /path`"
+    (two methods on one path; the body is the writing method's)."""
     found, previous = {}, None
     for line in text.splitlines():
         last = None
         for match in _OPERATION.finditer(line):
-            method, path, body = match.group(1), match.group(2), bool(match.group(3))
+            methods, path, body = match.group(1).split("|"), match.group(2), bool(match.group(3))
             if path.startswith("...") and previous:
                 head = path[3:].split("/")[1]
                 path = previous[:previous.index("/" + head)] + path[3:]
-            found[(method, path)] = body
+            for method in methods:
+                found[(method, path)] = body and (len(methods) == 1 or method not in ("GET", "DELETE"))
             previous = last = path
         if last:
             for alternative in _ALTERNATIVE.findall(line):
@@ -200,7 +200,7 @@ def test_with_services_down_the_document_is_still_valid(gateway_url):
     placeholders = {name for name, schema in document["components"]["schemas"].items()
                     if "x-concord-unavailable" in schema}
     assert "profiles.ProfileCreate" in placeholders
-    assert all(name.split(".")[0] in ("audit", "profiles", "notifications") for name in placeholders)
+    assert all(name.split(".")[0] in ("audit", "profiles", "notifications", "cases") for name in placeholders)
     assert "permissions.UserCreate" not in placeholders and "access.GrantCreate" not in placeholders
     assert "/api/v1/profiles" in document["paths"] and "/api/v1/users" in document["paths"]
     assert "max-age=" in requests.get(f"{url}/api/v1/openapi.json", timeout=30).headers["Cache-Control"]
@@ -213,4 +213,4 @@ def test_the_kept_contract_is_the_shared_one():
     if not SHARED_CONTRACT.is_file():
         pytest.skip(f"no shared contract at {SHARED_CONTRACT} (this clone is not beside ../shared)")
     assert CONTRACT.read_text() == SHARED_CONTRACT.read_text(), \
-        "../shared/api-contract.md changed: copy it to tests/contract/ and build what it now promises"
+        "../shared/api-contract.md changed: copy it to docs/api-contract.md and build what it now promises"

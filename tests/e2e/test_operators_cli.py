@@ -7,6 +7,7 @@ from pathlib import Path
 import requests
 
 from concord_common import demo
+from tests import support
 
 BIN = Path(sys.executable).parent
 
@@ -18,7 +19,7 @@ def concord(args, env_overrides, stdin=""):
 
 
 def test_admin_create_makes_a_system_admin_and_resets_a_password(system, service_config, tmp_path):
-    env = {"AMQP_URI": service_config("permissions")["AMQP_URI"]}
+    env = {"AMQP_URI": service_config("permissions")["AMQP_URI"], **support.key_env()}
     weak = concord(["admin", "create", "--username", "ops", "--password-stdin"], env, "password\n")
     assert weak.returncode == 2 and "password" in weak.stderr
 
@@ -40,7 +41,7 @@ def test_admin_create_makes_a_system_admin_and_resets_a_password(system, service
 
 
 def test_seed_loads_the_demo_directory_and_profiles_once(system, service_config, tmp_path):
-    env = {"AMQP_URI": service_config("permissions")["AMQP_URI"], "CONCORD_VAR": str(tmp_path),
+    env = {"AMQP_URI": service_config("permissions")["AMQP_URI"], "CONCORD_VAR": str(tmp_path), **support.key_env(),
            "DATABASE_PREFIX": "seedtest"}
     first = concord(["seed", "--url", system], env)
     assert first.returncode == 0, first.stderr

@@ -214,8 +214,9 @@ def test_bad_merges_are_refused_and_write_nothing(practitioner, system):
         assert current["version"] == 1 and current["merged_into"] is None and current["aliases"] == []
 
 
-def test_merge_needs_edit_access_to_both_records(practitioner, system):
-    """caller x (access to the survivor, access to the duplicate): only edit on both merges."""
+def test_merge_needs_the_lead_team_of_both_records(practitioner, system):
+    """caller x (access to the survivor, access to the duplicate): only the lead team of both merges at once;
+    edit access is not enough (issue 11, item 7: it was, so a grantee could fold another's record into its own)."""
     pat, admin, surname = practitioner, practitioner.admin, unique_surname()
     viewers, editors, outsiders = Directory(system, admin), Directory(system, admin), Directory(system, admin)
     people = {"lead": pat,
@@ -224,7 +225,7 @@ def test_merge_needs_edit_access_to_both_records(practitioner, system):
               "edit on one": sign_in(system, editors.user("h", [(editors.npt, "practitioner")])["username"]),
               "no access": sign_in(system, outsiders.user("o", [(outsiders.hub, "practitioner")])["username"]),
               "system admin": admin}
-    expected = {"lead": 200, "edit on both": 200, "view on both": 403, "edit on one": 422, "no access": 404,
+    expected = {"lead": 200, "edit on both": 403, "view on both": 403, "edit on one": 403, "no access": 404,
                 "system admin": 404}
     for who, status in expected.items():
         survivor, duplicate = person(pat, "Kim", surname), person(pat, "Kym", surname)
@@ -238,8 +239,48 @@ def test_merge_needs_edit_access_to_both_records(practitioner, system):
         assert (after["merged_into"] == survivor["id"]) == (status == 200), who
 
 
+def test_another_organisations_merge_of_our_record_waits_for_us_and_we_can_undo_it(practitioner, system):
+    """issue 11, item 7: an edit grantee of another organisation merged our record into its own and locked us
+    out. Now its merge is a request our lead team accepts (or rejects); either lead team can undo the merge."""
+    pat, surname = practitioner, unique_surname()
+    elsewhere = Directory(system, pat.admin)
+    olu = sign_in(system, elsewhere.user("olu", [(elsewhere.hub, "practitioner")])["username"])
+    ours, theirs = person(pat, "Kim", surname), person(olu, "Kym", surname)
+    share(pat, ours["id"], "organisation", elsewhere.org["id"], "edit")
+    share(olu, theirs["id"], "organisation", pat.directory.org["id"], "view")
+
+    asked = olu.post(f"/api/v1/profiles/{theirs['id']}/merge", json={"duplicate_id": ours["id"], "note": "Same"})
+    assert asked.status_code == 202, asked.text
+    request = asked.json()["merge_request"]
+    assert asked.headers["Location"] == f"/api/v1/merge-requests/{request['id']}"
+    assert (request["status"], request["to_team_id"]) == ("pending", ours["owner"]["team_id"])
+    assert pat.ok(pat.get(f"/api/v1/profiles/{ours['id']}"))["merged_into"] is None     # nothing merged yet
+    assert olu.post(f"/api/v1/profiles/{theirs['id']}/merge", json={"duplicate_id": ours["id"]}).status_code == 409
+    assert olu.post(f"/api/v1/profiles/{ours['id']}/merge", json={"duplicate_id": theirs["id"]}).status_code == 403
+    incoming = pat.ok(pat.get("/api/v1/merge-requests", params={"direction": "incoming"}))["items"]
+    assert request["id"] in [item["id"] for item in incoming]
+    assert olu.post(f"/api/v1/merge-requests/{request['id']}/accept").status_code == 403      # not theirs to accept
+
+    accepted = pat.ok(pat.post(f"/api/v1/merge-requests/{request['id']}/accept", {"note": "Agreed"}))
+    assert accepted["id"] == theirs["id"] and accepted["merge_request"]["status"] == "accepted"
+    assert pat.ok(pat.get(f"/api/v1/profiles/{ours['id']}"))["merged_into"] == theirs["id"]
+    assert pat.post(f"/api/v1/merge-requests/{request['id']}/reject").status_code == 409
+    undone = pat.ok(pat.post(f"/api/v1/profiles/{ours['id']}/unmerge"))          # the owner takes it back
+    assert undone["duplicate"]["id"] == ours["id"] and undone["duplicate"]["merged_into"] is None
+
+    rejected = olu.post(f"/api/v1/profiles/{theirs['id']}/merge", json={"duplicate_id": ours["id"]})
+    rejected_id = rejected.json()["merge_request"]["id"]
+    assert pat.ok(pat.post(f"/api/v1/merge-requests/{rejected_id}/reject"))["status"] == "rejected"
+    assert pat.ok(pat.get(f"/api/v1/profiles/{ours['id']}"))["merged_into"] is None
+    trail = support.wait_for(lambda: (lambda actions: actions if {"merge_requested", "merge_request_accepted",
+                                                                  "merge_request_rejected"} <= actions else None)(
+        {item["action"] for item in pat.ok(pat.get(f"/api/v1/audit/records/profiles/{ours['id']}"))["items"]}),
+        message="the merge requests in our record's audit trail")
+    assert "merged" in trail and "unmerged" in trail
+
+
 def test_a_survivor_lists_and_serves_the_files_of_profiles_merged_into_it(practitioner):
-    from tests.unit.test_profiles_sniffing import PDF
+    from tests.unit.test_attachment_sniffing import PDF
     pat, surname = practitioner, unique_surname()
     survivor, duplicate = person(pat, "Bea", surname), person(pat, "Beatrice", surname)
     uploaded = pat.ok(pat.post(f"/api/v1/profiles/{duplicate['id']}/attachments",

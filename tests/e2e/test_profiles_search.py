@@ -104,3 +104,25 @@ def test_typos_in_every_word_of_the_name_still_find_the_person(practitioner):
     for q in (misspelt, " ".join(reversed(misspelt.split()))):
         found, _ = ids_of(practitioner, q=q)
         assert philippa["id"] in found, q
+
+
+def test_wildcards_list_nobody_and_a_restricted_record_is_found_only_by_its_name(practitioner, system):
+    """issue 11, item 4: `q=%%` or `q=((` listed every person in the system as signposts, and a restricted
+    record of another organisation was signposted by its date of birth, postcode or identifier alone."""
+    surname = "Penhaligon" + uuid.uuid4().hex[:6]
+    theirs_dir = Directory(system, practitioner.admin)
+    theirs = sign_in(system, theirs_dir.user("res", [(theirs_dir.hub, "practitioner")])["username"])
+    hidden = theirs.ok(theirs.post("/api/v1/profiles", {
+        "kind": "person", "given_name": "Orla", "family_name": surname, "date_of_birth": "1988-08-08",
+        "restricted": True, "identifiers": [{"scheme": "nhs_number", "value": "9434765870"}],
+        "addresses": [{"line1": "4 Cliff Road", "postcode": "LS6 2AB"}]}), 201)
+    assert ids_of(practitioner, q="Penhaligon%") == ([], [])                    # literal: nobody is called that
+    for q in ("%%", "((", "[]", "__", "%_", "a", "a .", "b &"):
+        refused = practitioner.get("/api/v1/profiles", params={"q": q})
+        assert refused.status_code == 422 and "q" in refused.json()["errors"], q
+    for criterion in ({"date_of_birth": "1988-08-08"}, {"postcode": "LS6 2AB"}, {"identifier": "9434765870"},
+                      {"q": "9434765870"}):
+        assert hidden["id"] in ids_of(theirs, **criterion)[0], criterion            # its lead team finds it
+        assert hidden["id"] not in ids_of(practitioner, **criterion)[0], criterion
+    found, items = ids_of(practitioner, q=f"Orla {surname}")
+    assert found == [hidden["id"]] and items[0]["access"] == "signpost"

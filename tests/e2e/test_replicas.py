@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
-
-from concord_common import demo
+from concord_common import demo, trust
+from concord_common.signed_rpc import signed_rpc
 from tests import support
 
 BIN = Path(sys.executable).parent
@@ -77,7 +76,8 @@ def test_gateway_requests_spread_over_both_replicas(supervised):
 
 def test_service_calls_spread_over_both_replicas(supervised):
     config = {"AMQP_URI": supervised["env"]["AMQP_URI"]}
-    with ClusterRpcProxy(config, timeout=10) as cluster:
+    keyring = trust.keyring_for({"KEYS_DIR": str(supervised["var"] / "keys")}, trust.GATEWAY)   # `concord up` made it
+    with signed_rpc(config, keyring, timeout=10) as cluster:
         replies = [cluster.profiles.ping.call_async() for _ in range(60)]
         instances = {reply.result()["instance"] for reply in replies}
     assert len(instances) == 2

@@ -12,11 +12,11 @@ from datetime import date, timedelta
 import pytest
 import requests
 from kombu import Connection, Queue
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from concord_common.errors import Conflict
 from concord_common.outbox import event_exchange
 from gateway.auth import caller_from_principal
+from tests import support
 from tests.e2e.directory import Api, Directory, bootstrap_admin, sign_in
 from tests.integration.test_sharing_decisions import CasesStandIn, OwnerStandIn, ProfilesStandIn
 
@@ -62,10 +62,10 @@ def world(gateway_url, service_config, run_services, amqp_uri):
 def as_person(world, who, method, *args):
     """Call the permissions service as a signed-in person, as an owning service does for them."""
     config = world["config"]
-    with ClusterRpcProxy(config, timeout=20) as anonymous:
+    with support.rpc_as(config, timeout=20) as anonymous:
         principal = anonymous.permissions.resolve_token(world["apis"][who].token)
     caller = caller_from_principal(principal)
-    with ClusterRpcProxy(config, context_data={"caller": caller.to_json()}, timeout=20) as rpc:
+    with support.rpc_as(config, caller, timeout=20) as rpc:
         return getattr(rpc.permissions, method)(*args)
 
 

@@ -3,7 +3,7 @@ import uuid
 
 from tests.e2e.directory import Directory
 from tests.e2e.test_web_profiles import Browser, error_summary, person, share, text_of
-from tests.unit.test_profiles_sniffing import PDF, PNG
+from tests.unit.test_attachment_sniffing import PDF, PNG
 
 
 def upload(browser, profile_id, name, data, csrf=True, **fields):

@@ -275,8 +275,11 @@ def test_create_a_person_with_errors_writes_nothing_then_warns_of_a_duplicate(pr
     shown = browser.page(made.headers["Location"])
     assert shown.status_code == 200 and "Profile created" in shown.text and "This may be the same" not in shown.text
 
-    again = browser.submit("/profiles/new", {"given_name": "Samuel", "family_name": surname, "date_of_birth-day": "2",
-                                             "date_of_birth-month": "Sep", "date_of_birth-year": "1984"})
+    samuel = {"given_name": "Samuel", "family_name": surname, "date_of_birth-day": "2",
+              "date_of_birth-month": "Sep", "date_of_birth-year": "1984"}
+    checked = browser.submit("/profiles/new", samuel)            # the likely match first, nothing saved yet
+    assert checked.status_code == 200 and f'data-match="{sam_id}"' in checked.text and len(written()) == 1
+    again = browser.submit("/profiles/new", {**samuel, "create_anyway": "1"})
     assert again.status_code == 303 and again.headers["Location"].endswith("?created=1&duplicates=1")
     warned = browser.page(again.headers["Location"])
     banner = text_of(re.search(r'id="duplicate-warning".*?</div>\s*</div>', warned.text, re.S).group(0))

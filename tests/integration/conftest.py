@@ -31,7 +31,7 @@ def relay(outbox_db, amqp_uri):
     relays = []
 
     def start():
-        relay = OutboxRelay(outbox_db, amqp_uri, poll_interval=0.1)
+        relay = OutboxRelay(outbox_db, amqp_uri, poll_interval=0.1, keyring=support.keyring("testsrc"))
         relay.start(eventlet.spawn)
         relays.append(relay)
         return relay

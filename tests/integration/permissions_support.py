@@ -10,7 +10,6 @@ from contextlib import contextmanager
 import pytest
 from kombu import Connection, Queue
 from nameko.runners import ServiceRunner
-from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, func, select
 
 from concord_common import clock
@@ -44,10 +43,7 @@ class Directory:
     def as_(self, caller: Caller | None = None):
         key = caller.to_json() if caller else None
         if key not in self._proxies:
-            context = {"request_id": uuid.uuid4().hex}
-            if caller is not None:
-                context["caller"] = caller.to_json()
-            proxy = ClusterRpcProxy(self.config, context_data=context, timeout=20)
+            proxy = support.rpc_as(self.config, caller, request_id=uuid.uuid4().hex, timeout=20)
             self._proxies[key] = (proxy, proxy.start())
         return self._proxies[key][1].permissions
 

@@ -21,6 +21,7 @@ from concord_common.outbox import EventPublisher
 from services.audit import checkpoints, verification
 from services.audit.models import AuditEntry, Checkpoint
 from services.audit.service import AuditService
+from concord_common import trust
 from tests import support
 
 SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()
@@ -36,7 +37,7 @@ def make_event(event_type="profile.viewed", data=None, caller=PAT, source=None, 
 
 
 def publish(amqp_uri, events, source=None):
-    publisher = EventPublisher(amqp_uri)
+    publisher = support.SignedPublisher(amqp_uri)
     try:
         for event in events:
             publisher.publish(f"{source or event['source']}.events", event.get("type") or "x.y", event, {})
@@ -244,9 +245,10 @@ def test_data_that_cannot_be_json_is_dead_lettered_not_stored_half_empty(start_a
     publisher = EventPublisher(amqp_uri)
     # NaN is not JSON; kombu's json writes it anyway, as a careless producer might.
     body = json.dumps({**bad, "data": {"score": float("nan")}})
+    signed = trust.event_assertion(support.keyring("profiles"), None, "profiles.events", json.loads(body))
     producer = publisher._ensure_producer()
     producer.publish(body, exchange="profiles.events", routing_key="profile.viewed", message_id=bad["id"],
-                     content_type="application/json", content_encoding="utf-8")
+                     content_type="application/json", content_encoding="utf-8", headers={"nameko.caller": signed})
     publisher.close()
     support.wait_for(lambda: (support.queue_depth(amqp_uri, dlq) or 0) == before + 1, message="dead letter")
     assert audit.count([bad["id"]]) == 0

@@ -83,7 +83,7 @@ def replicas(broker_root, database_server, database_prefix, tmp_path):
     amqp_uri = support.uri_with_vhost(broker_root, vhost)
     env = dict(os.environ, AMQP_URI=amqp_uri, DATABASE_URL=database_server, DATABASE_PREFIX=f"{database_prefix}_x",
                AUDIT_SIGNING_KEY=SIGNING_KEY, AUDIT_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
-               EVENT_RETRY_DELAYS="[0.5, 1, 2]", LOG_LEVEL="WARNING")
+               EVENT_RETRY_DELAYS="[0.5, 1, 2]", LOG_LEVEL="WARNING", **support.key_env("audit"))
     env.pop("OPS_PORT", None)
     group = Replicas(env, tmp_path)
     config = {"DATABASE_URL": database_server, "DATABASE_NAME": f"{database_prefix}_x_audit",
@@ -109,10 +109,9 @@ def test_ten_thousand_events_two_replicas_one_killed_exactly_ten_thousand_entrie
 
     events = [make_event("profile.viewed", {"record": {"type": "profile", "id": f"p-{n}"}}, caller=PAT,
                          request_id=f"req-{n}") for n in range(EVENTS)]
-    from concord_common.outbox import EventPublisher
 
     def publish_all():
-        publisher = EventPublisher(amqp_uri)
+        publisher = support.SignedPublisher(amqp_uri)
         try:
             for event in events:
                 publisher.publish("profiles.events", event["type"], event, {})

@@ -71,7 +71,7 @@ def test_redelivered_event_has_no_second_effect(audit, amqp_uri):
     config, engine = audit
     envelope = event_envelope("profiles", "profile.viewed", {"record": {"type": "profile", "id": "p-1"}},
                               None, "req-dup")
-    publisher = EventPublisher(amqp_uri)
+    publisher = EventPublisher(amqp_uri, support.keyring("profiles"))
     for _ in range(3):
         publisher.publish("profiles.events", envelope["type"], envelope, {})
     support.wait_for(lambda: audit_count(engine, envelope["id"]) == 1, message="ingestion")
@@ -89,7 +89,7 @@ def test_malformed_event_is_dead_lettered_at_once_with_the_reason(audit, amqp_ur
     dlq = dead_letter_queue_name(queue)
     parked_before = support.queue_depth(amqp_uri, dlq) or 0      # other tests share this run's vhost
     bad = {"id": "not-a-uuid", "type": "profile.viewed", "data": {"marker": "malformed-test"}}  # no caller/time
-    EventPublisher(amqp_uri).publish("profiles.events", "profile.viewed", bad, {})
+    EventPublisher(amqp_uri, support.keyring("profiles")).publish("profiles.events", "profile.viewed", bad, {})
     support.wait_for(lambda: (support.queue_depth(amqp_uri, dlq) or 0) == parked_before + 1, message="dead letter")
     parked = [item for item in operations.peek_dead_letters(amqp_uri, queue, limit=100)
               if item["body"].get("data", {}).get("marker") == "malformed-test"]

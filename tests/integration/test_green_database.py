@@ -3,11 +3,11 @@ import time
 from pathlib import Path
 
 import psycopg.waiting
-from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
 from concord_common.db import Database
 from concord_common.service import rpc
+from tests import support
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "cases" / "migrations"
 
@@ -30,7 +30,7 @@ def test_psycopg_waits_through_the_eventlet_hub():
 def test_five_concurrent_one_second_queries_overlap_in_one_process(service_config, run_services):
     config = service_config("cases", DATABASE_NAME=service_config("cases")["DATABASE_NAME"] + "_sleeper")
     run_services(config, Sleeper)
-    with ClusterRpcProxy(config, timeout=30) as cluster:
+    with support.rpc_as(config, timeout=30) as cluster:
         cluster.sleeper.slow_query(0)           # warm the pool
         started = time.monotonic()
         replies = [cluster.sleeper.slow_query.call_async(1) for _ in range(5)]

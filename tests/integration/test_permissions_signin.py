@@ -4,9 +4,9 @@ from datetime import timedelta
 import eventlet
 import pyotp
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select
 
+from concord_common import clock
 from concord_common.context import Caller
 from concord_common.db import unit_of_work
 from concord_common.errors import (Conflict, Forbidden, MfaRequired, TooManyRequests, Unauthenticated,
@@ -15,6 +15,7 @@ from concord_common.messaging_tables import outbox
 from services.permissions.auth import purge_stale
 from services.permissions.models import ClientToken, LoginFailure, UserSession
 from services.permissions.settings import Settings
+from tests import support
 from tests.integration.permissions_support import (PASSWORD, caller_of, directory, moved_clock,  # noqa: F401
                                                          unique)
 
@@ -94,7 +95,7 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(directory, person, 
 
 
 def test_parallel_guesses_cannot_slip_past_the_lockout(directory, person):
-    proxies = [ClusterRpcProxy(directory.config, timeout=30) for _ in range(10)]
+    proxies = [support.rpc_as(directory.config, timeout=30) for _ in range(10)]
     clusters = [proxy.start() for proxy in proxies]
 
     def guess(cluster):
@@ -149,7 +150,7 @@ def test_mfa_enrolment_then_sign_in_needs_the_code(directory, team):
     with pytest.raises(ValidationFailed) as wrong:
         pending.confirm_mfa({"otp": "000000" if pyotp.TOTP(enrolment["secret"]).now() != "000000" else "111111"})
     assert set(wrong.value.errors) == {"otp"}
-    assert pending.confirm_mfa({"otp": pyotp.TOTP(enrolment["secret"]).now()}) == {"mfa_enabled": True}
+    assert pending.confirm_mfa({"otp": pyotp.TOTP(enrolment["secret"]).now()}, first["token"]) == {"mfa_enabled": True}
     with pytest.raises(Conflict):
         pending.enrol_mfa()
     assert directory.anonymous.resolve_token(first["token"])["mfa_enrolment_required"] is False
@@ -158,7 +159,8 @@ def test_mfa_enrolment_then_sign_in_needs_the_code(directory, team):
         directory.sign_in(person["username"])
     with pytest.raises(MfaRequired):
         directory.sign_in(person["username"], otp="12345x")
-    signed_in = directory.sign_in(person["username"], otp=pyotp.TOTP(enrolment["secret"]).now())
+    next_code = pyotp.TOTP(enrolment["secret"]).at(clock.now() + timedelta(seconds=30))   # confirming used this one
+    signed_in = directory.sign_in(person["username"], otp=next_code)
     assert signed_in["user"]["mfa_enabled"] is True and signed_in["user"]["mfa_enrolment_required"] is False
     assert [e["data"]["reason"] for e in events_of(directory, "user.login_failed", person["id"])] == ["wrong_otp"]
     assert events_of(directory, "user.mfa_enrolled", person["id"]) and events_of(directory, "user.mfa_enabled",

@@ -6,7 +6,6 @@ import uuid
 import eventlet
 import pytest
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, select
 
 from concord_common import logs
@@ -104,8 +103,7 @@ def test_caller_context_travels_with_rpc_and_events_into_logs(service_config, ru
     caller = Caller(kind="user", id="u-42", organisation_id="org-7", teams=({"id": "team-3", "role": "spoc"},),
                     roles=("org_admin",))
     request_id = "ctx-" + uuid.uuid4().hex
-    with ClusterRpcProxy(profiles_config, context_data={"caller": caller.to_json(), "request_id": request_id},
-                         timeout=10) as cluster:
+    with support.rpc_as(profiles_config, caller, request_id=request_id, timeout=10) as cluster:
         profile = cluster.profiles.create_profile({"kind": "person", "given_name": "A", "family_name": "B"})
 
     engine = create_engine(support.database_url_for(audit_config))
@@ -131,7 +129,7 @@ def test_malformed_rpc_payload_gets_a_clear_error(service_config, run_services):
     from nameko.exceptions import IncorrectSignature
     config = service_config("profiles")
     run_services(config, ProfilesService)
-    with ClusterRpcProxy(config, timeout=10) as cluster:
+    with support.rpc_as(config, timeout=10) as cluster:
         with pytest.raises(MalformedRequest):
             cluster.profiles.create_profile(["not", "an", "object"])
         with pytest.raises(ValidationFailed) as invalid:

@@ -27,7 +27,6 @@ from concord_common.errors import (Conflict, Forbidden, NotFound, ServiceTimeout
 from concord_common.messaging_tables import outbox
 from concord_common.service import CallContext, rpc
 from nameko.runners import ServiceRunner
-from nameko.standalone.rpc import ClusterRpcProxy
 from services.permissions import models
 from tests import support
 from tests.integration.permissions_support import caller_of, running_permissions
@@ -63,11 +62,11 @@ class OwnerStandIn:
             return {"id": str(uuid.uuid4()), **payload}
         return {"owner": {"team_id": payload["to_team_id"], "organisation_id": payload["to_organisation_id"]}}
 
-    @rpc
+    @rpc(system_callers=("permissions",))          # as the real owners: the system only from permissions
     def apply_access_grant(self, record_type, record_id, grant):
         return self._answer("apply_access_grant", record_type, record_id, grant)
 
-    @rpc
+    @rpc(system_callers=("permissions",))
     def apply_transfer(self, record_type, record_id, transfer):
         return self._answer("apply_transfer", record_type, record_id, transfer)
 
@@ -296,7 +295,7 @@ def test_asking_registers_one_pending_request_and_tells_the_owner(directory, wor
 
 def own_proxy_call(d, caller, method, *args):
     """One call on a proxy of its own (a standalone proxy is not for several green threads at once)."""
-    with ClusterRpcProxy(d.config, context_data={"caller": caller.to_json()}, timeout=20) as cluster:
+    with support.rpc_as(d.config, caller, timeout=20) as cluster:
         return getattr(cluster.permissions, method)(*args)
 
 

@@ -102,3 +102,17 @@ def test_reasons_are_plain_words():
     assert "Your team was given view access by the owning team." in decision.explain()
     glass = decide(CALLERS["break-glass"], RECORD, "view", NOW).explain()
     assert "break-glass" in glass
+
+
+def test_the_decision_says_when_a_break_glass_grant_is_in_force():
+    glass = CALLERS["break-glass"]
+    assert decide(glass, RECORD, "view", NOW).break_glass
+    assert decide(glass, RECORD, "edit", NOW).break_glass                  # refused, still in force
+    assert not decide(glass, RECORD, "view", LATER).visible                # expired: gone with the access
+    assert not decide(CALLERS["granted team"], RECORD, "view", NOW).break_glass
+    assert not decide(SYSTEM, RECORD, "view", NOW).break_glass
+    # Also, not only: a lead-team member who broke glass too is still marked.
+    member = user("u-glass", OWNER_ORG, OWNER_TEAM)
+    decision = decide(member, RECORD, "view", NOW)
+    assert decision.level == "edit" and decision.break_glass
+    assert not decide(CALLERS["owner practitioner"], RECORD, "view", NOW).break_glass

@@ -6,12 +6,13 @@ import pytest
 
 from concord_common import clock
 from concord_common.context import Caller
-from concord_common.errors import Unauthenticated, ValidationFailed
+from concord_common.errors import Unauthenticated, ValidationFailed, load_or_fail
 from services.permissions import mfa, passwords
 from services.permissions.access import SYSTEM_ACTOR, Actor, actor_for
 from services.permissions.auth import Outcome, token_hash
+from services.permissions.schema_parts import utc
 from services.permissions.schemas import (ApiClientCreateSchema, OrganisationCreateSchema, PasswordChangeSchema,
-                                          UserCreateSchema, load_checked, utc)
+                                          UserCreateSchema)
 from services.permissions.settings import Settings
 
 ORG = "9a1f1c8e-3d0b-4f7e-9d1c-2b8a6b0c1d2e"
@@ -87,7 +88,7 @@ def test_the_provisioning_uri_names_concord_and_the_user():
 # -- schemas -------------------------------------------------------------------------
 def errors_of(schema, payload, checks=None) -> dict:
     with pytest.raises(ValidationFailed) as failed:
-        load_checked(schema, payload, checks)
+        load_or_fail(schema, payload, checks)
     return failed.value.errors
 
 
@@ -101,7 +102,7 @@ def test_user_schema_names_every_bad_field():
 
 
 def test_user_schema_accepts_a_good_user_and_trims_names():
-    data = load_checked(UserCreateSchema(), {
+    data = load_or_fail(UserCreateSchema(), {
         "username": " jo.bloggs ", "display_name": " Jo Bloggs ", "email": "jo@example.org",
         "password": "concord-demo-password", "organisation_id": ORG})
     assert data["username"] == "jo.bloggs" and data["display_name"] == "Jo Bloggs"
@@ -118,7 +119,7 @@ def test_password_policy_uses_the_configured_minimum_and_the_username():
 
 def test_organisation_and_client_schemas():
     assert set(errors_of(OrganisationCreateSchema(), {"name": "", "type": "bank"})) == {"name", "type", "area"}
-    assert load_checked(OrganisationCreateSchema(), {"name": "A", "type": "fire", "area": "B"})["require_mfa"] is True
+    assert load_or_fail(OrganisationCreateSchema(), {"name": "A", "type": "fire", "area": "B"})["require_mfa"] is True
     assert set(errors_of(ApiClientCreateSchema(), {"name": "x", "organisation_id": ORG,
                                                    "scopes": ["cases:read", "cases:delete"]})) == {"scopes.1"}
 

@@ -15,6 +15,7 @@ def test_every_component_gets_its_replica_count(monkeypatch):
 
 def test_ops_ports_do_not_collide(monkeypatch):
     monkeypatch.setenv("REPLICAS", "10")
+    monkeypatch.setenv("GATEWAY_REPLICAS", "10")
     ports = [line.split('OPS_PORT="')[1].split('"')[0] for line in supervise.render_config().splitlines()
              if "OPS_PORT=" in line]
-    assert len(ports) == len(set(ports)) == 50
+    assert len(ports) == len(set(ports)) == 60          # five services and the gateway, ten replicas each

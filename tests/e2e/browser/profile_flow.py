@@ -11,7 +11,9 @@ against axe's WCAG 2.x A/AA rules. Prints one JSON object with what it saw.
 import json
 import sys
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error, sync_playwright
+
+import settle  # noqa: F401  (beside this file: reads that do not auto-wait wait for load)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -54,6 +56,20 @@ AXE_RUN = """async () => {
 }"""
 
 
+def dom_problems(page) -> list:
+    """DOM_CHECKS on the page once it has loaded. A click that navigates returns when the new document is
+    committed, not parsed: evaluating then can meet an empty document (no <html> yet), or the context can be
+    replaced under the script. So wait for "load", and on such an error wait again and retry."""
+    for attempt in range(3):
+        page.wait_for_load_state("load")
+        try:
+            return page.evaluate(DOM_CHECKS)
+        except Error:
+            if attempt == 2:
+                raise
+            page.wait_for_timeout(200)
+
+
 def main(url, username, password, surname, nhs_number, shots, axe_path=None):
     seen = {"pages": {}, "console_errors": []}
     with sync_playwright() as playwright:
@@ -65,7 +81,7 @@ def main(url, username, password, surname, nhs_number, shots, axe_path=None):
 
         def check(name):
             """DOM checks now; the URL is kept for axe, run later in a context allowed to inject it."""
-            seen["pages"][name] = {"url": page.url, "problems": page.evaluate(DOM_CHECKS)}
+            seen["pages"][name] = {"url": page.url, "problems": dom_problems(page)}
 
         page.goto(url + "/profiles")
         seen["sent_to_sign_in"] = page.url.endswith("/sign-in")
@@ -105,6 +121,9 @@ def main(url, username, password, surname, nhs_number, shots, axe_path=None):
         page.get_by_label("Month").fill("2")
         page.get_by_label("Year").fill("2011")
         page.get_by_role("button", name="Create profile").click()
+        seen["matches_heading"] = page.locator("h1").inner_text()     # the check before saving
+        check("likely matches before saving")
+        page.get_by_role("button", name="Create anyway").click()
         seen["duplicate_banner"] = page.locator("#duplicate-warning").inner_text()
         seen["duplicate_link_to_first"] = page.locator("#duplicate-warning a", has_text=f"Maya {surname}") \
             .first.get_attribute("href") == first_url.replace(url, "")

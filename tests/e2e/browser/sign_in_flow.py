@@ -9,6 +9,8 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+import settle  # noqa: F401  (beside this file: reads that do not auto-wait wait for load)
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -21,7 +23,7 @@ def main(url, username, password, shots):
         page.goto(url + "/")
         seen["redirected_to"] = page.url
         seen["stylesheet_loaded"] = page.evaluate(
-            "() => getComputedStyle(document.querySelector('.govuk-header')).backgroundColor")
+            "() => getComputedStyle(document.querySelector('.concord-header')).backgroundColor")
 
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill("not-the-password")
