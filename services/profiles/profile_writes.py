@@ -12,8 +12,29 @@ CHILD_LISTS = ("aliases", "identifiers", "addresses", "flags", "address", "linke
 NO_CHILDREN = {"aliases": [], "identifiers": [], "addresses": [], "flags": [], "linked_people": []}
 
 
+# -- what a list becomes (also used by bulk_create, which writes many new profiles' lists at once) ------------
+def aliases_after(aliases: list) -> list[dict]:
+    return [{"given_name": a["given_name"], "family_name": a["family_name"]} for a in aliases]
+
+
+def identifiers_after(identifiers: list) -> list[dict]:
+    """Each (scheme, value) once, in the order given."""
+    after, seen = [], set()
+    for item in identifiers:
+        if (item["scheme"], item["value"]) not in seen:
+            seen.add((item["scheme"], item["value"]))
+            after.append({"scheme": item["scheme"], "value": item["value"]})
+    return after
+
+
+def flags_wanted(flags: list) -> dict:
+    """{flag: detail}: one of each flag; the last one given wins."""
+    return {item["flag"]: as_json(item["detail"]) for item in flags}
+
+
+# -- writers ------------------------------------------------------------------------------------------------
 def write_aliases(uow, profile, aliases: list, current: dict) -> dict:
-    after = [{"given_name": a["given_name"], "family_name": a["family_name"]} for a in aliases]
+    after = aliases_after(aliases)
     if after == current["aliases"]:
         return {}
     uow.session.execute(Alias.__table__.delete().where(Alias.profile_id == profile.id))
@@ -22,11 +43,7 @@ def write_aliases(uow, profile, aliases: list, current: dict) -> dict:
 
 
 def write_identifiers(uow, profile, identifiers: list, current: dict) -> dict:
-    after, seen = [], set()
-    for item in identifiers:                # each (scheme, value) once
-        if (item["scheme"], item["value"]) not in seen:
-            seen.add((item["scheme"], item["value"]))
-            after.append({"scheme": item["scheme"], "value": item["value"]})
+    after = identifiers_after(identifiers)
     if after == current["identifiers"]:
         return {}
     uow.session.execute(Identifier.__table__.delete().where(Identifier.profile_id == profile.id))
@@ -50,9 +67,7 @@ def write_addresses(uow, profile, addresses: list, current: dict) -> dict:
 
 def write_flags(uow, profile, flags: list, current: dict) -> dict:
     """Flags whose detail did not change keep who set them and when."""
-    wanted = {}
-    for item in flags:          # one of each flag; the last one given wins
-        wanted[item["flag"]] = as_json(item["detail"])
+    wanted = flags_wanted(flags)
     before = [{"flag": f["flag"], "detail": f["detail"]} for f in current["flags"]]
     kept = {f["flag"]: f for f in current["flags"]}
     after = [{"flag": name, "detail": detail} for name, detail in wanted.items()]

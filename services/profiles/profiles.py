@@ -32,38 +32,59 @@ PERSON_ONLY = ("gender", "aliases", "identifiers", "flags", "roles", "date_of_bi
 PREMISES_ONLY = ("premises_type", "address", "linked_people", "name")
 
 
+def load_new(payload: dict, external_ref=None) -> tuple[dict, str | None, dict | None]:
+    """A create body checked: (fields, the team asked to lead it, external reference)."""
+    data = load_or_fail(_create_schema, payload)
+    requested = data.pop("owner_team_id", None)
+    external = data.pop("external_ref", None) or external_ref
+    return data, (str(requested) if requested else None), external
+
+
+def new_row(caller, data: dict, requested, external, directory, owner=None) -> tuple[dict, dict]:
+    """The new profile's column values and its child lists (as loaded), nothing written yet. `owner` (team id,
+    organisation id): set by the service itself, never from a caller's payload."""
+    team_id, organisation_id = owner or records.owning_team(caller, requested, directory)
+    consent = data.pop("consent", None) or {}
+    child_data = {key: data.pop(key) for key in CHILD_LISTS if key in data}
+    row = dict(id=str(uuid.uuid4()), created_by=caller.id, version=1, owner_team_id=team_id,
+               owner_organisation_id=organisation_id, consent_status=consent.get("status", "not_sought"),
+               consent_detail=consent.get("detail"), roles=sorted(set(data.pop("roles", []) or [])),
+               external_system=external["system"] if external else None,
+               external_id=external["id"] if external else None, **data)
+    return row, child_data
+
+
+def scalar_changes(row: dict) -> dict:
+    """A new profile's history entries for its plain fields."""
+    return {field: {"before": None, "after": as_json(row.get(field))}
+            for field in SCALARS if row.get(field) not in (None, [])}
+
+
+def created_event(body: dict) -> dict:
+    return {"record": {"type": "profile", "id": body["id"]}, "owner": body["owner"], "profile": body}
+
+
 def create_profile(uow, payload: dict, directory, external_ref=None, owner=None) -> dict:
     """`owner` (team id, organisation id): set by the service itself (a MASH referral's new subject is led by
     the MASH team), never from a caller's payload."""
-    data = load_or_fail(_create_schema, payload)
-    requested = data.pop("owner_team_id", None)
-    requested = str(requested) if requested else None
-    external = data.pop("external_ref", None) or external_ref
+    data, requested, external = load_new(payload, external_ref)
     if external:
         existing = uow.session.execute(select(Profile.id).where(
             Profile.external_system == external["system"], Profile.external_id == external["id"])).first()
         if existing is not None:
             raise Conflict("That external reference is already on a profile: update it with "
                            f"PUT /api/v1/profiles/by-external-ref/{external['system']}/{external['id']}.")
-    team_id, organisation_id = owner or records.owning_team(uow.caller, requested, directory)
-    consent = data.pop("consent", None) or {}
-    child_data = {key: data.pop(key) for key in CHILD_LISTS if key in data}
-    profile = Profile(id=str(uuid.uuid4()), created_by=uow.caller.id, version=1, owner_team_id=team_id,
-                      owner_organisation_id=organisation_id, consent_status=consent.get("status", "not_sought"),
-                      consent_detail=consent.get("detail"), roles=sorted(set(data.pop("roles", []) or [])),
-                      external_system=external["system"] if external else None,
-                      external_id=external["id"] if external else None, **data)
+    row, child_data = new_row(uow.caller, data, requested, external, directory, owner)
+    profile = Profile(**row)
     uow.session.add(profile)
     uow.session.flush()
-    changes = {field: {"before": None, "after": as_json(getattr(profile, field))}
-               for field in SCALARS if getattr(profile, field) not in (None, [])}
+    changes = scalar_changes(row)
     changes.update(write_child_lists(uow, profile, child_data, NO_CHILDREN))
     record_history(uow, profile.id, {"created": {"before": None, "after": None}, **changes})
     uow.session.flush()
     uow.session.refresh(profile)
     body = read_profile_view(uow.session, profile)
-    uow.add_event("profile.created", {"record": {"type": "profile", "id": profile.id}, "owner": body["owner"],
-                                      "profile": body})
+    uow.add_event("profile.created", created_event(body))
     log.info("profile created", extra={"fields": {"profile_id": profile.id}})
     return body
 

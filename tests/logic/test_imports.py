@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from concord_common.context import Caller
 from concord_common.errors import NotFound, ValidationFailed
 from concord_common.messaging_tables import outbox
-from services.profiles import import_formats, imports
+from services.profiles import bulk_create, import_formats, imports, profiles
 from services.profiles.import_models import Import, ImportFile
 from services.profiles.models import History, Profile
 from tests.logic import world
@@ -198,19 +198,19 @@ def test_a_row_whose_reference_is_on_another_organisations_record_is_refused_not
 
 def test_a_crash_mid_file_resumes_at_the_last_committed_batch_without_writing_twice(uow, profiles_db, monkeypatch):
     job = start(uow, csv_file([good_row(n) for n in range(1, 36)]))
-    real = imports.import_row
+    real = bulk_create.likely_duplicates
 
-    def crash_at_row_25(work, the_job, row, directory, exists):
-        if row.number == 25:
+    def crash_with_row_25_written(work, views):       # the third batch's profiles are written, not committed
+        if any(view["external_ref"]["id"] == "P25" for view in views):
             raise SystemExit("the replica is killed")
-        return real(work, the_job, row, directory, exists)
-    monkeypatch.setattr(imports, "import_row", crash_at_row_25)
+        return real(work, views)
+    monkeypatch.setattr(bulk_create, "likely_duplicates", crash_with_row_25_written)
     with pytest.raises(SystemExit):
         run(profiles_db, batch_rows=10)
     midway = status(profiles_db, job)
     assert (midway["status"], midway["rows_done"], midway["created"]) == ("running", 20, 20)
-    assert len(_profiles(profiles_db)) == 20                     # rows 21-24 rolled back with their batch
-    monkeypatch.setattr(imports, "import_row", real)
+    assert len(_profiles(profiles_db)) == 20                     # rows 21-30 rolled back with their batch
+    monkeypatch.setattr(bulk_create, "likely_duplicates", real)
     assert run(profiles_db, batch_rows=10) == 0                  # its lease still holds: nobody takes it over
     with profiles_db.begin() as conn:
         conn.execute(text("UPDATE imports SET lease_until = now() - interval '1 second'"))
@@ -220,6 +220,26 @@ def test_a_crash_mid_file_resumes_at_the_last_committed_batch_without_writing_tw
     assert sorted(int(p.external_id[1:]) for p in _profiles(profiles_db)) == list(range(1, 36))
     history, events = _history_and_events(profiles_db)
     assert events["profile.created"] == 35 and history["created"] == 35        # each written once
+
+
+def test_a_reference_the_api_creates_meanwhile_sends_the_batch_row_by_row_with_nothing_doubled(uow, profiles_db,
+                                                                                               monkeypatch):
+    job = start(uow, csv_file([good_row(n) for n in range(1, 6)]))
+    with uow(LEAD) as work:                 # the API writes P3 after the batch looked for known references
+        profiles.create_profile(work, {"kind": "person", "given_name": "Avery3", "family_name": "Quill3"},
+                                world.Directory(), external_ref={"system": "force", "id": "P3"})
+    real, calls = imports.known_refs, []
+
+    def missing_p3_the_first_time(session, batch):
+        calls.append(1)
+        return set() if len(calls) == 1 else real(session, batch)
+    monkeypatch.setattr(imports, "known_refs", missing_p3_the_first_time)
+    assert run(profiles_db) == 1 and len(calls) == 2           # the fast run refused, then row by row
+    done = status(profiles_db, job)
+    assert (done["status"], done["created"], done["updated"], done["failed"]) == ("done", 4, 1, 0)
+    assert sorted(p.external_id for p in _profiles(profiles_db)) == ["P1", "P2", "P3", "P4", "P5"]
+    history, events = _history_and_events(profiles_db)
+    assert events["profile.created"] == 5 and history["created"] == 5 and events["profile.updated"] == 1
 
 
 def test_a_replica_that_lost_its_lease_stops(uow, profiles_db):
