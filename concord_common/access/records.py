@@ -47,6 +47,11 @@ def _grant_of(row) -> Grant:
                  grantee_organisation_id=row.grantee_organisation_id)
 
 
+def _access_of(kind: RecordKind, row, grant_rows) -> RecordAccess:
+    return RecordAccess(kind.record_type, row.id, row.owner_team_id, row.owner_organisation_id,
+                        bool(row.restricted), tuple(_grant_of(g) for g in grant_rows))
+
+
 def load(session, kind: RecordKind, record_id, lock: bool = False):
     """(record row, RecordAccess, grant rows); NotFound if there is no such record."""
     query = select(kind.table).where(kind.table.c.id == record_uuid(record_id))
@@ -56,9 +61,21 @@ def load(session, kind: RecordKind, record_id, lock: bool = False):
     grant_rows = session.execute(select(grants).where(grants.c.record_type == kind.record_type,
                                                       grants.c.record_id == row.id)
                                  .order_by(grants.c.granted_at)).all()
-    access = RecordAccess(kind.record_type, row.id, row.owner_team_id, row.owner_organisation_id,
-                          bool(row.restricted), tuple(_grant_of(g) for g in grant_rows))
-    return row, access, grant_rows
+    return row, _access_of(kind, row, grant_rows), grant_rows
+
+
+def load_many(session, kind: RecordKind, condition, lock: bool = False) -> list[tuple]:
+    """[(record row, RecordAccess)] of the records matching `condition` (on kind.table): two queries however
+    many records (a bulk import's batch)."""
+    query = select(kind.table).where(condition).order_by(kind.table.c.id)       # locks taken in one order
+    rows = session.execute(query.with_for_update() if lock else query).all()
+    grant_rows = {}
+    if rows:
+        for g in session.execute(select(grants).where(grants.c.record_type == kind.record_type,
+                                                      grants.c.record_id.in_([row.id for row in rows]))
+                                 .order_by(grants.c.granted_at)):
+            grant_rows.setdefault(str(g.record_id), []).append(g)
+    return [(row, _access_of(kind, row, grant_rows.get(str(row.id), []))) for row in rows]
 
 
 def hidden(access: RecordAccess) -> NotFound:

@@ -75,7 +75,8 @@ def create_many(uow, batch: list[Prepared]) -> list[dict]:
         return []
     session = uow.session
     copy_rows(session, Profile.__table__, [item.row for item in batch])
-    for table, rows in ((Alias.__table__, [{"profile_id": item.row["id"], **a} for item in batch for a in item.aliases]),
+    for table, rows in ((Alias.__table__, [{"profile_id": item.row["id"], **a}
+                                           for item in batch for a in item.aliases]),
                         (Identifier.__table__, [{"profile_id": item.row["id"], **i}
                                                 for item in batch for i in item.identifiers]),
                         (Address.__table__, [a for item in batch for a in item.addresses]),

@@ -35,7 +35,7 @@ from concord_common.db import unit_of_work
 from concord_common.errors import ConcordError, Forbidden, NotFound, ValidationFailed
 from concord_common.logs import INSTANCE
 from concord_common.sizes import human_size
-from services.profiles import bulk_create, duplicates, import_formats, profiles
+from services.profiles import bulk_create, bulk_unchanged, duplicates, import_formats, profiles
 from services.profiles.import_formats import refused
 from services.profiles.import_models import Import, ImportDuplicate, ImportError_, ImportFile
 from services.profiles.models import Profile
@@ -290,13 +290,36 @@ def _create_new(uow, job: Import, batch: list, known: set, directory, tally: _Ta
     return rest
 
 
+def _keep_unchanged(uow, job: Import, batch: list, existing: set, tally: _Tally) -> list:
+    """The batch's rows for profiles that exist and that would change nothing, counted together (bulk_unchanged:
+    the upsert's access check and comparisons, nothing written); answers the other rows. A reference named twice
+    in the batch is left to the upsert, row by row."""
+    named = {}
+    for row in batch:
+        if row.error is None:
+            ref = (row.ref["system"], row.ref["id"])
+            named[ref] = named.get(ref, 0) + 1
+    looked_at = [row for row in batch if row.error is None and (row.ref["system"], row.ref["id"]) in existing
+                 and named[(row.ref["system"], row.ref["id"])] == 1]
+    same = bulk_unchanged.unchanged(uow, [((row.ref["system"], row.ref["id"]),
+                                           import_formats.for_update(dict(row.body))) for row in looked_at])
+    kept = {row.number for row, unchanged in zip(looked_at, same) if unchanged}
+    tally.counts["unchanged"] += len(kept)
+    return [row for row in batch if row.number not in kept]
+
+
 def _run_batch(uow, job: Import, batch: list, directory, careful: bool) -> None:
-    """Every row of the batch. Fast (not `careful`): new references created together (_create_new), the rest
-    with no savepoint per row, and any refused row of those raises _Redo (the unit of work rolls back);
-    careful: each row in a savepoint through the API's upsert, a refused row's writes undone alone."""
+    """Every row of the batch. Fast (not `careful`): new references created together (_create_new), rows that
+    change nothing counted together (_keep_unchanged), the rest with no savepoint per row, and any refused row
+    of those raises _Redo (the unit of work rolls back); careful: each row in a savepoint through the API's
+    upsert, a refused row's writes undone alone."""
     session, tally = uow.session, _Tally(job)
     known = known_refs(session, batch)
-    rows = batch if careful else _create_new(uow, job, batch, known, directory, tally)
+    rows = batch
+    if not careful:
+        existing = set(known)
+        rows = _create_new(uow, job, rows, known, directory, tally)
+        rows = _keep_unchanged(uow, job, rows, existing, tally)
     for row in rows:
         if row.error is not None:
             tally.refuse(row.number, [row.error])

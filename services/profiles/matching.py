@@ -254,7 +254,8 @@ _MANY_DETAILS = text("""
     SELECT 'identifier' AS part, profile_id, scheme AS a, value AS b FROM profile_identifiers
      WHERE profile_id = ANY(CAST(:ids AS uuid[]))
     UNION ALL
-    SELECT 'address', profile_id, line1, postcode FROM profile_addresses WHERE profile_id = ANY(CAST(:ids AS uuid[]))""")
+    SELECT 'address', profile_id, line1, postcode FROM profile_addresses
+     WHERE profile_id = ANY(CAST(:ids AS uuid[]))""")
 
 
 def find_many(session, subjects: list[Subject], limit: int, minimum: float) -> list[list[tuple[str, float]]]:

@@ -51,11 +51,38 @@ def write_identifiers(uow, profile, identifiers: list, current: dict) -> dict:
     return {"identifiers": {"before": current["identifiers"], "after": after}}
 
 
+def same_addresses(after: list, current: dict) -> bool:
+    """`after` (address views) is the list the profile has, in any order."""
+    return sorted(map(repr, after)) == sorted(map(repr, current["addresses"]))
+
+
+def same_flags(wanted: dict, current: dict) -> bool:
+    """`wanted` (flags_wanted) is what the profile has: the same flags with the same details."""
+    before = [{"flag": f["flag"], "detail": f["detail"]} for f in current["flags"]]
+    after = [{"flag": name, "detail": detail} for name, detail in wanted.items()]
+    return sorted(map(repr, after)) == sorted(map(repr, before))
+
+
+def lists_unchanged(data: dict, current: dict) -> bool:
+    """Writing `data`'s child lists would change nothing — each writer's own comparison, nothing written.
+    Linked people are never taken as unchanged here (each link is an access check their writer makes)."""
+    if "aliases" in data and aliases_after(data["aliases"]) != current["aliases"]:
+        return False
+    if "identifiers" in data and identifiers_after(data["identifiers"]) != current["identifiers"]:
+        return False
+    addresses = data["addresses"] if "addresses" in data else [data["address"]] if "address" in data else None
+    if addresses is not None and not same_addresses([address_view(Address(**a)) for a in addresses], current):
+        return False
+    if "flags" in data and not same_flags(flags_wanted(data["flags"]), current):
+        return False
+    return "linked_people" not in data
+
+
 def write_addresses(uow, profile, addresses: list, current: dict) -> dict:
     """A person's `addresses`, or a premises' one `address` (the same table)."""
     rows = [Address(profile_id=profile.id, **a) for a in addresses]
     after = [address_view(row) for row in rows]
-    if sorted(map(repr, after)) == sorted(map(repr, current["addresses"])):
+    if same_addresses(after, current):
         return {}
     uow.session.execute(Address.__table__.delete().where(Address.profile_id == profile.id))
     uow.session.add_all(rows)
@@ -71,7 +98,7 @@ def write_flags(uow, profile, flags: list, current: dict) -> dict:
     before = [{"flag": f["flag"], "detail": f["detail"]} for f in current["flags"]]
     kept = {f["flag"]: f for f in current["flags"]}
     after = [{"flag": name, "detail": detail} for name, detail in wanted.items()]
-    if sorted(map(repr, after)) == sorted(map(repr, before)):
+    if same_flags(wanted, current):
         return {}
     unchanged = {name for name, detail in wanted.items() if name in kept and kept[name]["detail"] == detail}
     uow.session.execute(Flag.__table__.delete().where(Flag.profile_id == profile.id, Flag.flag.notin_(unchanged)))

@@ -17,7 +17,8 @@ from services.profiles import duplicates
 from services.profiles.models import History, Profile
 from services.profiles.schema_parts import ExternalRefSchema
 from services.profiles.profile_views import active_merges, as_json, child_lists, read_profile_view
-from services.profiles.profile_writes import CHILD_LISTS, NO_CHILDREN, record_history, write_child_lists
+from services.profiles.profile_writes import (CHILD_LISTS, NO_CHILDREN, lists_unchanged, record_history,
+                                             write_child_lists)
 from services.profiles.record_kinds import PROFILE, invalid_field
 from services.profiles.schemas import PersonCreateSchema, ProfileUpdateSchema
 
@@ -113,6 +114,37 @@ def _refuse_other_kinds_fields(kind, data) -> None:
         raise ValidationFailed("One or more fields are invalid.", errors)
 
 
+def as_columns(data: dict) -> tuple[dict, dict]:
+    """An update's fields as the profile's columns (consent as its two, roles sorted, each once) and its child lists."""
+    consent = data.pop("consent", None)
+    if consent is not None:
+        data["consent_status"], data["consent_detail"] = consent["status"], consent.get("detail")
+    if "roles" in data:
+        data["roles"] = sorted(set(data["roles"]))
+    return data, {key: data.pop(key) for key in CHILD_LISTS if key in data}
+
+
+def update_body(payload: dict, kind: str) -> dict:
+    """An upsert's body for a profile that exists, checked (kind, owner_team_id and restricted are for new
+    profiles only; the kind cannot change)."""
+    body = {key: value for key, value in payload.items() if key not in ("kind", "external_ref", "owner_team_id",
+                                                                         "restricted")}
+    if payload.get("kind") not in (None, kind):
+        raise invalid_field("kind", "A profile's kind cannot change.")
+    return load_or_fail(_update_schema, body)
+
+
+def would_change(profile, data: dict, current: dict) -> bool:
+    """Whether _apply_update of `data` (update_body's answer) would change the profile; nothing written.
+    ValidationFailed as _apply_update raises it."""
+    if profile.merged_into:
+        return True                         # _apply_update refuses it: let it say so
+    _refuse_other_kinds_fields(profile.kind, data)
+    data, child_data = as_columns(dict(data))
+    return any(getattr(profile, field) != value for field, value in data.items()) \
+        or not lists_unchanged(child_data, current)
+
+
 def _apply_update(uow, row, access, data) -> dict:
     """Write the fields in `data` (already validated) to a profile the caller may edit; bump its version,
     record its history and the event only if something changed."""
@@ -120,13 +152,8 @@ def _apply_update(uow, row, access, data) -> dict:
     if profile.merged_into:
         raise Conflict(f"This profile was merged into {profile.merged_into}: change that one, or unmerge first.")
     _refuse_other_kinds_fields(profile.kind, data)
+    data, child_data = as_columns(data)
     changes = {}
-    consent = data.pop("consent", None)
-    if consent is not None:
-        data["consent_status"], data["consent_detail"] = consent["status"], consent.get("detail")
-    if "roles" in data:
-        data["roles"] = sorted(set(data["roles"]))
-    child_data = {key: data.pop(key) for key in CHILD_LISTS if key in data}
     for field, value in data.items():
         before = getattr(profile, field)
         if before != value:
@@ -170,11 +197,7 @@ def upsert_by_external_ref(uow, system, external_id, payload, directory) -> tupl
         records.require(uow.caller, access, "edit")
     except NotFound:
         raise Conflict("That external reference is already used on a record you may not change.")
-    body = {key: value for key, value in payload.items() if key not in ("kind", "external_ref", "owner_team_id",
-                                                                         "restricted")}
-    if payload.get("kind") not in (None, row.kind):
-        raise invalid_field("kind", "A profile's kind cannot change.")
-    return _apply_update(uow, row, access, load_or_fail(_update_schema, body)), False
+    return _apply_update(uow, row, access, update_body(payload, row.kind)), False
 
 
 def upsert_with_duplicates(uow, system, external_id, payload, directory) -> dict:

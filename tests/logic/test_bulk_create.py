@@ -1,6 +1,7 @@
-"""A bulk import's batch create (services/profiles/bulk_create.py) writes, for each profile, what the API's
-create_profile writes — rows, history, event — and its duplicate check answers as the API's does
-(matching.find_many against find_matches), on a real profiles database."""
+"""A bulk import's batches do what the API does one row at a time, on a real profiles database: the batch create
+(services/profiles/bulk_create.py) writes, for each profile, what create_profile writes — rows, history, event —
+and its duplicate check answers as the API's does (matching.find_many against find_matches); a row for a profile
+that exists is taken as unchanged (bulk_unchanged.py) exactly when the upsert would change nothing."""
 import uuid
 from datetime import date
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from concord_common.context import SYSTEM
 from concord_common.messaging_tables import outbox
-from services.profiles import bulk_create, matching, profiles
+from services.profiles import bulk_create, bulk_unchanged, matching, profiles
 from services.profiles.models import History
 from tests.logic import world
 from tests.logic.world import LEAD
@@ -107,3 +108,68 @@ def test_the_batch_duplicate_check_answers_as_the_one_at_a_time_check(uow):
                 s, LEAD, subject, limit=limit, minimum=minimum)] for subject in subjects]
             assert matching.find_many(s, subjects, limit, minimum) == one_at_a_time
             assert sum(bool(found) for found in one_at_a_time) >= 5       # not a comparison of nothings
+
+
+# -- rows for profiles that exist: unchanged exactly when the upsert would change nothing -------------------------
+CHANGES = {
+    "the same body": {},
+    "roles in another order, one twice": {"roles": ["witness", "victim", "witness"]},
+    "addresses in another order": "reorder addresses",
+    "a flag given twice, the last one as it is": {"flags": [{"flag": "cse_risk", "detail": "old"},
+                                                            {"flag": "cse_risk", "detail": "Seen with older men"}]},
+    "a new given name": {"given_name": "Rowan"},
+    "a date of birth cleared": {"date_of_birth": None},
+    "an alias more": {"aliases": [{"given_name": "Ro", "family_name": "Ackroyd"}, {"given_name": "Wena"}]},
+    "a flag's detail changed": {"flags": [{"flag": "cse_risk", "detail": "Seen with older women"}]},
+    "an identifier changed": {"identifiers": [{"scheme": "nhs_number", "value": "4010232137"}]},
+    "consent withdrawn": {"consent": {"status": "withdrawn"}},
+    "the kind changed": {"kind": "premises"},
+    "a premises field on a person": {"premises_type": "business"},
+    "a bad NHS number": {"identifiers": [{"scheme": "nhs_number", "value": "123"}]},
+    "nothing stated": "empty",
+}
+
+
+def _body(change) -> dict:
+    body = {key: value for key, value in PERSON.items() if key != "kind"}
+    body["addresses"] = body["addresses"] + [{"line1": "9 Old Rd", "postcode": "LS1 4AP"}]
+    if change == "reorder addresses":
+        body["addresses"] = list(reversed(body["addresses"]))
+    elif change == "empty":
+        body = {}
+    else:
+        body.update(change)
+    return body
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_row_for_a_profile_that_exists_is_unchanged_exactly_when_the_upsert_changes_nothing(uow, change):
+    ref = ("import", uuid.uuid4().hex[:8])
+    with uow(LEAD) as work:
+        profiles.create_profile(work, {**PERSON, "addresses": _body({})["addresses"]}, world.Directory(),
+                                external_ref={"system": ref[0], "id": ref[1]})
+    with uow(LEAD) as work:
+        [answer] = bulk_unchanged.unchanged(work, [(ref, _body(CHANGES[change]))])
+    with pytest.raises(Exception) as undone, uow(LEAD) as work:    # the upsert, then rolled back
+        try:
+            profiles.upsert_by_external_ref(work, ref[0], ref[1], _body(CHANGES[change]), world.Directory())
+            upsert_changed = any(event["type"] == "profile.updated" for event in work.events)
+        except Exception as refused:
+            upsert_changed = f"refused: {type(refused).__name__}"
+        raise RuntimeError(upsert_changed)
+    upsert_changed = undone.value.args[0]
+    assert answer == (upsert_changed is False), (change, upsert_changed)
+    assert answer == (change in ("the same body", "roles in another order, one twice", "addresses in another order",
+                                 "a flag given twice, the last one as it is"))
+
+
+@pytest.mark.parametrize("whose", ["another organisation's", "merged away"])
+def test_a_row_the_upsert_would_refuse_is_never_taken_as_unchanged(uow, whose):
+    ref = ("import", uuid.uuid4().hex[:8])
+    with uow(SYSTEM) as work:
+        person = world.person(work.session, "Rowena", "Ackroyd", team=world.TEAM_D1 if whose != "merged away"
+                              else world.TEAM_A1, external_system=ref[0], external_id=ref[1])
+        if whose == "merged away":
+            person.merged_into = world.person(work.session, "Rowena", "Ackroyd").id
+    with uow(LEAD) as work:
+        assert bulk_unchanged.unchanged(work, [(ref, {"given_name": "Rowena", "family_name": "Ackroyd"})]) == [False]
