@@ -101,6 +101,13 @@ class History(Base):
     after: Mapped[object | None] = mapped_column(JSONB)
 
 
+class NameWord(Base):
+    """A word some profile's or alias's name is made of (0010): kept by triggers, read by search's step 2."""
+    __tablename__ = "name_words"
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    sound: Mapped[str] = mapped_column(Text, Computed("dmetaphone(word)", persisted=True))
+
+
 class Family(OwnedRecord, Base):
     __tablename__ = "families"
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)

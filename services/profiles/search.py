@@ -16,8 +16,12 @@ are each selective and bounded, then the scores only for those candidates.
      it, or a family name that sounds like it;
    * an exact identifier; the same date of birth, or an address at the postcode, with a name at least
      loosely like the one asked for (the btree finds a few dozen rows, the name is checked on those).
-2. Only if no candidate's name score reaches CLOSE (typos in several words): the whole name as typed by
-   trigram similarity (`%`, its best LOOSER_CAP rows), among names sharing a little with each word.
+2. Only if no candidate's name score reaches CLOSE (typos in several words): each typed word corrected against
+   the words names are made of (`name_words`: one typing slip away, sounding the same, then the closest by
+   trigrams; WORD_FIXES a word),
+   and the names made of a corrected first and last word, either way round (btree on lower(family_name),
+   lower(given_name)). Only if that finds no one: the whole name as typed by trigram similarity (`%`, its best
+   LOOSER_CAP rows), among names sharing a little with each word — a scan of a large part of the GIN index.
 3. The score (unchanged: best similarity / word similarity x 0.9 over the name variants and aliases, +10
    identifier, +2 date of birth, +1 postcode) only for those candidates; sort; page.
 Each source gives at most CAP candidates (the best first where a source can have many close ones), more
@@ -27,7 +31,7 @@ import re
 from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union
+from sqlalchemy import and_, case, exists, func, literal, or_, select, text, union
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from concord_common import clock
@@ -39,12 +43,12 @@ from services.profiles.answers import display_name
 from services.profiles.models import Address, Alias, Family, FamilyMember, Flag, Identifier, Nickname, Profile
 from services.profiles.profile_views import child_lists, profile_view
 from services.profiles.schemas import SearchSchema
-from services.profiles.search_terms import name_terms
+from services.profiles.search_terms import name_terms, one_slip_away
 
 _search_schema = SearchSchema()
 
 WORD_THRESHOLD = 0.5    # a typed word against the closest word of a name (pg_trgm word_similarity)
-NAME_THRESHOLD = 0.3    # step 2: the whole name (pg_trgm similarity) …
+NAME_THRESHOLD = 0.3    # step 2's last resort: the whole name (pg_trgm similarity) …
 LOOSE_WORD = 0.2        # … and each word need only share this much with the name (word_similarity)
 LOOSE = 0.3             # the least name score for a same-date-of-birth / same-postcode candidate
 CLOSE = 0.5             # a name score this good: step 1 found the name asked for, no step 2
@@ -175,17 +179,63 @@ def _index_scans_only(session):
 
 
 def _looser(session, terms, cap) -> set:
-    """Step 2: the best `cap` profiles (and aliases) by similarity of the whole name as typed (`%`), among
-    those that share at least a little (LOOSE_WORD) with each of its words: one GIN index scan."""
+    """Step 2, last resort: the best `cap` profiles (and aliases) by similarity of the whole name as typed (`%`),
+    among those that share at least a little (LOOSE_WORD) with each of its words: one GIN index scan."""
     p, a = Profile.__table__, Alias.__table__
     typed = " ".join(terms)
-    session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(LOOSE_WORD), True)))
+    session.execute(select(func.set_config("pg_trgm.word_similarity_threshold", str(LOOSE_WORD), True),
+                           func.set_config("pg_trgm.similarity_threshold", str(NAME_THRESHOLD), True)))
     sources = [select(column).where(table.c.search_name.op("%")(typed),
                                     *[table.c.search_name.op("%>")(term) for term in terms[:MAX_WORDS]])
                .order_by(func.similarity(table.c.search_name, typed).desc()).limit(cap)
                for table, column in ((p, p.c.id), (a, a.c.profile_id))]
     with _index_scans_only(session):
         return set(session.execute(union(*sources)).scalars())
+
+
+WORD_FIXES = 10         # step 2: corrected forms of a typed word: one slip away, sounding the same, then closest …
+WORD_FIX = 0.2          # … by trigrams at least this similar (pg_trgm similarity)
+
+# Step 2: the typed words corrected, then the names (and aliases) made of them — index probes on a small table,
+# then btree probes per (given, family) pair. A word's corrections, best first: the words one typing slip from it
+# (search_terms.one_slip_away, looked up exactly), those sounding the same, those closest by trigrams (`%` uses
+# pg_trgm.similarity_threshold: WORD_FIX, set below).
+_CORRECTED = text("""
+    WITH typed AS (SELECT 1 AS position, CAST(:first AS text) AS term, CAST(:first_slips AS text[]) AS slips
+                   UNION ALL
+                   SELECT :last, CAST(:final AS text), CAST(:final_slips AS text[]) WHERE :last > 1),
+    fixes AS (SELECT t.position, f.word FROM typed t CROSS JOIN LATERAL (
+                  SELECT word FROM (
+                      SELECT word, 0 AS rank FROM name_words WHERE word = ANY(t.slips)
+                      UNION ALL
+                      SELECT word, CASE WHEN sound = dmetaphone(t.term) THEN 1 ELSE 2 END FROM name_words
+                       WHERE lower(word) % t.term OR sound = dmetaphone(t.term)) x
+                   GROUP BY word ORDER BY min(rank), similarity(word, t.term) DESC, word LIMIT :fixes) f),
+    pairs AS (SELECT g.word AS given, f.word AS family FROM fixes g JOIN fixes f ON g.position = 1
+                                                                  AND f.position = :last
+              UNION SELECT f.word, g.word FROM fixes g JOIN fixes f ON g.position = 1 AND f.position = :last)
+    SELECT c.id FROM pairs w CROSS JOIN LATERAL (
+        SELECT id FROM profiles WHERE lower(family_name) = w.family AND lower(given_name) = w.given
+         LIMIT :cap) c
+    UNION
+    SELECT c.id FROM pairs w CROSS JOIN LATERAL (
+        SELECT profile_id AS id FROM profile_aliases WHERE lower(family_name) = w.family AND lower(given_name) = w.given
+         LIMIT :cap) c
+    UNION
+    SELECT c.id FROM fixes f CROSS JOIN LATERAL (
+        SELECT id FROM profiles WHERE lower(family_name) = f.word LIMIT :cap) c
+     WHERE :one_word
+    LIMIT :cap""")
+
+
+def _corrected(session, terms, cap) -> set:
+    """Step 2: profiles whose names are made of the typed words as corrected (see the module docstring)."""
+    with _index_scans_only(session):                     # the first and last words make the pairs
+        found = session.execute(_CORRECTED, {
+            "first": terms[0], "first_slips": sorted(one_slip_away(terms[0])), "final": terms[-1],
+            "final_slips": sorted(one_slip_away(terms[-1])), "fixes": WORD_FIXES, "last": len(terms), "cap": cap,
+            "one_word": len(terms) == 1}).scalars().all()
+    return {str(profile_id) for profile_id in found}
 
 
 def search_profiles(uow, params: dict) -> dict:
@@ -214,7 +264,7 @@ def search_profiles(uow, params: dict) -> dict:
     session.info[SEQSCAN_AS_SET] = session.execute(select(
         func.current_setting("enable_seqscan"),
         func.set_config("pg_trgm.word_similarity_threshold", str(WORD_THRESHOLD), True),
-        func.set_config("pg_trgm.similarity_threshold", str(NAME_THRESHOLD), True),
+        func.set_config("pg_trgm.similarity_threshold", str(WORD_FIX), True),
         func.set_config("jit", "off", True))).first()[0]
 
     filters = [p.c.merged_into.is_(None)]
@@ -266,8 +316,10 @@ def search_profiles(uow, params: dict) -> dict:
 
     rows = ranked(candidates, by_name)
     if terms and not (rows and rows[0].best_name_score >= CLOSE):
-        # Nothing close to the whole name (typos in several words): look at the whole name (step 2).
-        extra = _looser(session, terms, max(LOOSER_CAP, offset + limit + 1)) - candidates
+        # Nothing close to the whole name (typos in several words): the words corrected (step 2), and only if
+        # they name no one, the whole name by trigrams.
+        corrected = _corrected(session, terms, cap)
+        extra = (corrected or _looser(session, terms, max(LOOSER_CAP, offset + limit + 1))) - candidates
         if extra:
             rows = ranked(candidates | extra, by_name | extra)
     page, more = rows[:limit], len(rows) > limit

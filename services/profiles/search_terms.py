@@ -29,3 +29,18 @@ def letter_count(q: str) -> int:
     """Letters (and digits) in `q`: the contract asks for two. Wildcards, brackets and punctuation do not
     count, so `%%` or `((` is refused (422) rather than searched."""
     return sum(1 for character in q or "" if character.isalnum())
+
+
+SLIP_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def one_slip_away(word: str) -> set[str]:
+    """Every spelling one typing slip from `word` (a letter dropped, added or wrong, two neighbours swapped),
+    and the word itself: search looks these up exactly among the words names are made of, which finds the slips
+    trigrams and sounds miss ("ikng" for "king", "ekith" for "keith"). ~400 for a seven-letter word."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    dropped = {left + right[1:] for left, right in splits if right}
+    swapped = {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+    wrong = {left + letter + right[1:] for left, right in splits if right for letter in SLIP_LETTERS}
+    added = {left + letter + right for left, right in splits for letter in SLIP_LETTERS}
+    return (dropped | swapped | wrong | added | {word}) - {""}

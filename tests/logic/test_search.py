@@ -3,6 +3,7 @@ dates of birth, postcodes, identifiers, and what a caller who may not open a pro
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
 from concord_common.context import SYSTEM
 from concord_common.errors import ValidationFailed
@@ -53,6 +54,37 @@ def test_a_name_finds_the_person_however_it_is_typed(uow, people, q):
                                     ("Phlipipa Wolstenhlome", "philippa"), ("Wolstenhlome Phlipipa", "philippa")])
 def test_a_name_that_sounds_the_same_or_has_typos_in_every_word_still_finds_them(uow, people, q, who):
     assert people[who] in ids(found(uow, q=q)), q
+
+
+@pytest.mark.parametrize("q, who", [("Phlipipa Wolstenhlome", "philippa"), ("Wolstenhlome Phlipipa", "philippa"),
+                                    ("Wiliam Quenell", "william"), ("Quenell", "william"),
+                                    ("Ziggi Stardsut", "william")])
+def test_typos_in_every_word_are_corrected_word_by_word_without_the_whole_name_scan(uow, people, q, who,
+                                                                                       monkeypatch):
+    def no_whole_name_scan(*args):
+        raise AssertionError("the words were corrected: no need to compare the whole name with every name")
+    monkeypatch.setattr(search, "_looser", no_whole_name_scan)
+    assert people[who] in ids(found(uow, q=q)), q
+
+
+def test_a_name_whose_words_correct_to_no_one_still_gets_the_whole_name_compared(uow, people, monkeypatch):
+    """"Mary Jane" is one given name: the words "mary" and "jane" alone name no one, the whole name does."""
+    with uow(SYSTEM) as work:
+        mary = world.person(work.session, "Mary Jane", "Holroyd").id
+    real, looked = search._looser, []
+    monkeypatch.setattr(search, "_looser", lambda *args: looked.append(args) or real(*args))
+    assert mary in ids(found(uow, q="Marry Jnae Holroid")) and looked
+
+
+def test_the_words_of_every_name_and_alias_are_kept_for_correcting_typos(uow, profiles_db):
+    with uow(SYSTEM) as work:
+        person = world.person(work.session, "Oluwaseun", "Abernethy-Quayle", aliases=[("Seun", "Quayle")])
+        work.session.flush()
+        person.family_name = "Abercrombie"
+    with profiles_db.connect() as conn:
+        words = set(conn.execute(text("SELECT word FROM name_words WHERE word = ANY(:words)"), {"words": [
+            "oluwaseun", "abernethy-quayle", "seun", "quayle", "abercrombie"]}).scalars())
+    assert words == {"oluwaseun", "abernethy-quayle", "seun", "quayle", "abercrombie"}
 
 
 def test_name_and_date_of_birth_come_first_and_namesakes_follow(uow, people):
