@@ -11,7 +11,8 @@ batches, report its progress and its per-row errors.
   out resumes there (nothing written twice). Everything runs as the stored caller — the job has exactly the rights
   its starter had when they started it, never more. Rows for new external references are created together
   (bulk_create: the API's create checks, rows, history and events, written set-based, and the API's duplicate
-  check for the batch at once — likely duplicates are created and reported, not merged); the other rows go
+  check for the batch at once — likely duplicates are created and reported, not merged); rows for profiles
+  that exist and would change nothing are found together (bulk_unchanged, nothing written); the other rows go
   through the API's own upsert by external reference (profiles.upsert_by_external_ref). A batch with a row the
   upsert refuses, or a database error, is rolled back and run again row by row, each row in a savepoint.
 * Reading (`get_import`): the importer's organisation only; anyone else gets the 404 of an id that does not
