@@ -187,28 +187,24 @@ class ProfilePages:
     def _pp_profile_page(self, principal, profile_id, args, status=200, errors=None):
         if not valid_uuid(profile_id):
             return not_found()
-        profile = self.remote.call("profiles", "get_profile", profile_id)
+        # The profiles service's parts in one call (profile, level, families, matches, files, premises), then the
+        # other services' in parallel.
+        page = self.remote.call("profiles", "profile_page", profile_id)
+        profile = page["profile"]
         person = profile["kind"] == "person"
-        calls = {"level": lambda: self._pp_level(profile["id"]),
-                 "families": lambda: self.remote.call("profiles", "profile_families", profile["id"])["items"],
-                 "organisations": self._pp_organisation_names,
+        calls = {"organisations": self._pp_organisation_names,
                  "team": lambda: self._pp_team(profile["owner"]["team_id"]),
                  "users": lambda: self._pp_user_names(flag.get("set_by") for flag in profile.get("flags") or [])}
-        if person and not profile.get("merged_into"):
-            calls["matches"] = lambda: self.remote.call("profiles", "profile_matches", profile["id"], {})["items"]
         calls["cases"] = lambda: self.remote.call("cases", "list_cases", {"profile_id": profile["id"], "limit": "50",
                                                                          "sort": "-opened_at"})["items"]
-        calls["attachments"] = lambda: self.remote.call("profiles", "list_attachments", profile["id"],
-                                                        {"limit": 100})["items"]
         if profile.get("merged_into"):
             calls["survivor"] = lambda: self._pp_profile_or_none(profile["merged_into"])
         if profile.get("merged_from"):
             calls["merged_from"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["merged_from"]]
-        if person:          # the premises this person is linked to (profile_edit_pages.py links them)
-            calls["premises"] = lambda: self.remote.call("profiles", "profile_premises", profile["id"])["items"]
         if profile["kind"] == "premises" and profile.get("linked_people"):
             calls["linked"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["linked_people"]]
-        found = together(**calls)
+        found = {**together(**calls), **{part: page[part] for part in ("level", "families", "matches", "attachments",
+                                                                       "premises")}}
         uploaders = {item["uploaded_by"] for item in found["attachments"]} - set(found["users"])
         if uploaders:
             found["users"].update(self._pp_user_names(uploaders))

@@ -139,6 +139,10 @@ class ProfilesService(RecordAccessRpc):
     def profile_premises(self, profile_id):
         return self.read(web_support.profile_premises, profile_id)
 
+    @rpc
+    def profile_page(self, profile_id):
+        return self.write(web_support.profile_page, profile_id)          # records each part's read
+
     # -- bulk import (imports.py, import_timer.py; docs/imports.md) ------------------------------------------
     @rpc
     def start_import(self, upload):

@@ -6,6 +6,8 @@
   Nothing is written; the check is audited as the search it is (`profile.searched`, terms and counts).
 * `profile_premises`: the premises a person is linked to (the other side of a premises' `linked_people`),
   only premises the caller may view.
+* `profile_page`: what the profile page shows from this service, in one call (docs/capacity.md: each RPC costs
+  the gateway, the broker and this service more than its queries do).
 """
 from sqlalchemy import select
 
@@ -14,7 +16,7 @@ from concord_common.access import records
 from concord_common.access.policy import visible_clause
 from concord_common.access.store import grants
 from concord_common.errors import load_or_fail
-from services.profiles import matching
+from services.profiles import attachments, duplicates, families, matching, profiles
 from services.profiles.answers import display_name
 from services.profiles.duplicates import ON_CREATE
 from services.profiles.models import PremisesPerson, Profile
@@ -61,3 +63,18 @@ def profile_premises(session, caller, profile_id) -> dict:
     return {"items": [{"id": p.id, "display_name": display_name(p), "premises_type": p.premises_type,
                        "address": profile_view(p, views[p.id]).get("address")} for p in premises],
             "next_cursor": None}
+
+
+def profile_page(uow, profile_id) -> dict:
+    """The profile page's parts from this service in one call and one transaction (they were six calls): the
+    profile (its view recorded), the caller's access level, its families, likely duplicates, files and premises —
+    each read, and recorded, exactly as its own RPC reads and records it."""
+    profile = profiles.get_profile(uow, profile_id)
+    person, pid = profile["kind"] == "person", profile["id"]
+    return {"profile": profile,
+            "level": records.check_access(uow.session, uow.caller, PROFILE, pid, "view").get("level"),
+            "families": families.profile_families(uow, pid)["items"],
+            "matches": duplicates.profile_matches(uow, pid, {})["items"] if person and not profile.get("merged_into")
+            else [],
+            "attachments": attachments.list_attachments(uow, pid, {"limit": 100})["items"],
+            "premises": profile_premises(uow.session, uow.caller, pid)["items"] if person else []}
