@@ -47,11 +47,11 @@ def _due_message(messages) -> str:
 
 class ActionPages:
     # -- the case page's Actions section ---------------------------------------------------------------------
-    def _ap_case_section(self, case, can_edit, grants, grant_teams, lead_team, organisations,
+    def _ap_case_section(self, actions, can_edit, grants, grant_teams, lead_team, organisations,
                          action_form=None) -> dict:
-        """What case.html's Actions section needs: the case's actions and, for those who may add one, the teams
-        that can view the case (the lead team, teams granted it, the teams of organisations granted it)."""
-        actions = self.remote.call("cases", "case_actions", case["id"], {"status": "all", "limit": "200"})["items"]
+        """What case.html's Actions section needs: the case's actions (read with the case page) and, for those who
+        may add one, the teams that can view the case (the lead team, teams granted it, the teams of organisations
+        granted it)."""
         teams = {}
         if can_edit:
             if lead_team:

@@ -66,13 +66,6 @@ def _service_errors(exc, errors, labels, form):
 
 
 class AsbPages:
-    def asb_section(self, case) -> dict:
-        """What the case page's "ASB powers" section shows (called from case_pages.py)."""
-        powers = self.remote.call("cases", "list_case_powers", case["id"])["items"]
-        complaints = self.remote.call("cases", "list_complaints", case["id"])["items"] \
-            if case["case_type"] == "asb" else None
-        return {"powers": powers, "complaints": complaints}
-
     def _asb_form(self, principal, case_id, template, title, form, errors=None, status=200, power=None, **more):
         case = self.remote.call("cases", "get_case", case_id)
         return render(template, 422 if errors else status, title=title, nav="case", case=case, form=form,

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
 
-from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from concord_common.errors import Conflict, NotFound, ValidationFailed
 from concord_common.sizes import human_size
 from gateway.http import together
 from gateway.routes.attachments import max_file_bytes
@@ -178,24 +178,15 @@ class CasePages:
         return self._cp_case_page(principal, case_id, request.args)
 
     def _cp_case_page(self, principal, case_id, args, status=200, errors=None, note_form=None, action_form=None):
-        case = self.remote.call("cases", "get_case", case_id)
+        # The cases service's parts in one call (services/cases/case_page.py), then the directory's in parallel.
         cursor = args.get("timeline_cursor") or None
-        calls = {"why": lambda: self.remote.call("cases", "why", "case", case["id"]),
-                 "notes": lambda: self.remote.call("cases", "list_notes", case["id"], {"limit": "100"})["items"],
-                 "timeline": lambda: self.remote.call("cases", "case_timeline", case["id"],
-                                                   {"limit": "20", **({"cursor": cursor} if cursor else {})}),
-                 "types": self._cp_types, "organisations": self._cp_organisations,
-                 "team": lambda: self._cp_team(case["owner"]["team_id"]),
-                 "documents": lambda: self.remote.call("cases", "list_attachments", case["id"],
-                                                       {"limit": "100"})["items"],
-                 "asb": lambda: self.asb_section(case)}              # asb_pages.py: powers, complaints
-        found = together(**calls)
-        grants = []
-        if found["why"].get("can_edit"):
-            try:
-                grants = self.remote.call("cases", "get_access", "case", case["id"])["grants"]
-            except (Forbidden, NotFound):
-                grants = []
+        page = self.remote.call("cases", "case_page", case_id, {"cursor": cursor} if cursor else {})
+        case = page["case"]
+        found = {**together(types=self._cp_types, organisations=self._cp_organisations,
+                            team=lambda: self._cp_team(case["owner"]["team_id"])),
+                 **{part: page[part] for part in ("why", "notes", "timeline", "documents")},
+                 "asb": {"powers": page["powers"], "complaints": page["complaints"]}}
+        grants = page["grants"]
         teams = {}
         for grant in grants:
             if grant["grantee_type"] == "team" and grant["grantee_id"] not in teams:
@@ -212,8 +203,8 @@ class CasePages:
                       grants=[g for g in grants if g["status"] == "active"], grant_teams=teams, banner=banner,
                       note_kinds=NOTE_KINDS, note_form=note_form or {"kind": "update"},
                       documents=found["documents"], asb=found["asb"], max_upload=human_size(max_file_bytes(self)),
-                      **self._ap_case_section(case, bool(found["why"].get("can_edit")), grants, teams, found["team"],
-                                              found["organisations"], action_form),   # actions (action_pages.py)
+                      **self._ap_case_section(page["actions"], bool(found["why"].get("can_edit")), grants, teams,
+                                              found["team"], found["organisations"], action_form),   # action_pages.py
                       errors=(errors.by_field if errors else {}), error_summary=errors.summary() if errors else [],
                       csrf_token=principal.get("csrf_token"))
 

@@ -7,7 +7,7 @@ from concord_common.db import Database
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
 from concord_common.errors import NotFound
-from services.cases import actions, attachments, case_types, listing, logic, notes, reviews, risk
+from services.cases import actions, attachments, case_page, case_types, listing, logic, notes, reviews, risk
 from services.cases import community_trigger, complaints, mash, mash_reminders, meetings, powers
 from services.cases import schemas
 
@@ -134,6 +134,10 @@ class CasesService(RecordAccessRpc):
     @rpc
     def correct_note(self, case_id, note_id, payload):
         return self.write(notes.correct_note, case_id, note_id, payload)
+
+    @rpc
+    def case_page(self, case_id, timeline_params=None):
+        return self.write(case_page.case_page, case_id, timeline_params)   # records each part's read
 
     @rpc
     def list_notes(self, case_id, params=None):

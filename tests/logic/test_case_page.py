@@ -1,0 +1,48 @@
+"""The case page call (services/cases/case_page.py) reads and records each part exactly as its own call does, for
+each kind of reader, on a real cases database."""
+import pytest
+
+from concord_common.access import records
+from concord_common.context import new_request_id
+from concord_common.db import unit_of_work
+from concord_common.errors import NotFound
+from services.cases import actions, attachments, case_page, complaints, logic, notes, powers
+from tests.logic.test_actions import LEAD, POLICE, STRANGER, YOUTH, db, open_case, set_action  # noqa: F401
+
+READERS = {"the lead team": LEAD, "a team it is shared with (view)": POLICE,
+           "an organisation it is shared with (edit)": YOUTH}
+
+
+def one_by_one(uow, case_id) -> dict:
+    """What the page asked for in ten calls before."""
+    case = logic.get_case(uow, case_id)
+    why = records.why(uow, logic.CASE, case_id)
+    grants = records.access_list(uow, logic.CASE, case_id)["grants"] if why["can_edit"] else []
+    return {"case": case, "why": why, "grants": grants,
+            "notes": notes.list_notes(uow, case_id, {"limit": "100"})["items"],
+            "timeline": notes.timeline(uow, case_id, {"limit": "20"}),
+            "documents": attachments.list_attachments(uow, case_id, {"limit": "100"})["items"],
+            "powers": powers.list_case_powers(uow, case_id)["items"],
+            "complaints": complaints.list_complaints(uow, case_id)["items"],
+            "actions": actions.case_actions(uow, case_id, {"status": "all", "limit": "200"})["items"]}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_the_case_page_call_reads_and_records_each_part_as_its_own_call_does(db, reader):
+    case = open_case(db)
+    set_action(db, case)
+    caller = READERS[reader]
+    with unit_of_work(db, "cases", caller, new_request_id()) as uow:
+        page = case_page.case_page(uow, case["id"])
+    in_one = [event["type"] for event in uow.committed_events]
+    with unit_of_work(db, "cases", caller, new_request_id()) as uow:
+        parts = one_by_one(uow, case["id"])
+    assert page == parts and page["actions"] and page["case"]["id"] == case["id"]
+    assert bool(page["grants"]) == (caller is not POLICE)           # who else has access: for those who may edit
+    assert in_one == [event["type"] for event in uow.committed_events]
+
+
+def test_a_case_the_caller_may_not_see_is_the_same_404(db):
+    case = open_case(db)
+    with pytest.raises(NotFound), unit_of_work(db, "cases", STRANGER, new_request_id()) as uow:
+        case_page.case_page(uow, case["id"])
