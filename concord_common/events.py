@@ -72,6 +72,20 @@ def dead_letter_queue(queue_name: str, quorum: bool = True) -> Queue:
                  queue_arguments=dict(QUORUM) if quorum else None)
 
 
+def settle(action, *args) -> None:
+    """Acknowledge or requeue a delivery (`action`: the queue consumer's ack_message / requeue_message, or the
+    handler's own handle_message_processed). If the broker connection went away meanwhile — a node killed, a
+    network cut — the socket's own error (ConnectionResetError, BrokenPipeError) is not an error here: the broker
+    puts an unacknowledged delivery back on its queue when its connection goes, and every consumer takes an event
+    once (processed_messages), so it is delivered again and handled once. nameko catches amqp's ConnectionError
+    there, not the socket's, which would end the worker's thread and with it the whole service container."""
+    try:
+        action(*args)
+    except OSError as exc:
+        log.warning("could not settle a delivery: the broker connection is gone (%s); the broker delivers it again",
+                    exc)
+
+
 class VerifiedEventHandler(EventHandler):
     """An event handler that believes an event only if its source service signed it (concord_common.trust).
 
@@ -99,10 +113,13 @@ class VerifiedEventHandler(EventHandler):
         try:
             self.container.spawn_worker(self, (body,), {}, context_data=context_data, handle_result=handle_result)
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            settle(self.queue_consumer.requeue_message, message)
 
     def refuse(self, message, error):
-        self.queue_consumer.ack_message(message)
+        settle(self.queue_consumer.ack_message, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        settle(super().handle_message_processed, message, result, exc_info)
 
 
 class ReliableEventHandler(VerifiedEventHandler):
@@ -124,16 +141,16 @@ class ReliableEventHandler(VerifiedEventHandler):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
-            self.queue_consumer.ack_message(message)
+            settle(self.queue_consumer.ack_message, message)
             return
         try:
             self._reroute_failure(message, exc_info[1])
         except Exception:
             # Could not park it safely: give it back to the queue rather than lose it.
             log.exception("could not re-route a failed event; requeueing it")
-            self.queue_consumer.requeue_message(message)
+            settle(self.queue_consumer.requeue_message, message)
             return
-        self.queue_consumer.ack_message(message)
+        settle(self.queue_consumer.ack_message, message)
 
     def refuse(self, message, error):
         """A forged or unreadable event goes to the dead-letter queue at once, where an operator sees it."""
