@@ -66,9 +66,14 @@ class UnitOfWork:
         self.on_commit = on_commit
         self.events: list[dict] = []
         self.committed_events: list[dict] = []
+        self._held_reads = None         # [record type, record id, [(event type, data)]] inside reads_as_one
 
     def add_event(self, event_type: str, data: dict) -> dict:
         envelope = event_envelope(self.source, event_type, data, self.caller, self.request_id)
+        if self._held_reads is not None and is_read_of(event_type, data, *self._held_reads[:2]):
+            self._held_reads[1] = data["record"]["id"]
+            self._held_reads[2].append((event_type, data))
+            return envelope
         headers = {"nameko.request_id": self.request_id or envelope["id"]}
         if self.caller is not None:
             headers["nameko." + ctx.CALLER_KEY] = self.caller.to_json()
@@ -92,6 +97,21 @@ class UnitOfWork:
         self.events.extend(envelopes)
         return envelopes
 
+    @contextmanager
+    def reads_as_one(self, record_type: str):
+        """The reads of one record (the first of `record_type` read) made inside (`<type>.viewed`, `<type>.<part>_viewed`) are recorded as one
+        `<type>.viewed` event naming the parts read: a page built in one call is one view in the audit trail,
+        not one per section (a case page was nine entries, six of them counted as page views), and one outbox
+        row, broker message and chained entry instead of nine. Anything else (a denial, a search) is recorded
+        as it happens. What was read before an error is still recorded."""
+        self._held_reads = [record_type, None, []]
+        try:
+            yield
+        finally:
+            held, self._held_reads = self._held_reads[2], None
+            if held:
+                self.add_event(f"{record_type}.viewed", one_read(held))
+
     def already_processed(self, message_id: str, consumer: str) -> bool:
         """Claim `message_id` for `consumer`; True if an earlier delivery already did."""
         claimed = self.session.execute(
@@ -104,6 +124,27 @@ class UnitOfWork:
         if self.events and self.on_commit:
             self.on_commit()
         self.committed_events, self.events = self.events, []
+
+
+def is_read_of(event_type: str, data: dict, record_type: str, record_id: str | None) -> bool:
+    """A read of that record (of any record of the type while `record_id` is None)."""
+    kind, _, verb = event_type.partition(".")
+    record = data.get("record") if isinstance(data.get("record"), dict) else {}
+    return (kind == record_type and (verb == "viewed" or verb.endswith("_viewed")) and bool(record.get("id"))
+            and record_id in (None, record["id"]))
+
+
+def one_read(reads: list[tuple[str, dict]]) -> dict:
+    """The data of one `<type>.viewed` event standing for several reads of the record: the record's own view
+    (level, break glass …; else the first read) with `parts`, every part read in order."""
+    base = next((data for event_type, data in reads if event_type.endswith(".viewed") and "part" not in data),
+                reads[0][1])
+    parts = []
+    for event_type, data in reads:
+        part = data.get("part") or (None if event_type.endswith(".viewed") else event_type.split(".", 1)[1][:-7])
+        if part and part not in parts:
+            parts.append(part)
+    return {**{key: value for key, value in base.items() if key != "part"}, "parts": parts}
 
 
 @contextmanager

@@ -4,7 +4,8 @@ The page asked for it in ten calls over three rounds (the case; then its access 
 documents, ASB powers and complaints; then who else has access; then its actions), each a signed RPC with its
 broker round trip, transaction and outbox commit — at 1M profiles and 10,000 cases a team that work, not the
 queries, was most of the page's ~330 ms (docs/capacity.md). Each part is read, and recorded, exactly as its own
-call reads and records it; the single calls stay for the API.
+call reads it; the reads are recorded as one `case.viewed` event naming the parts (UnitOfWork.reads_as_one: one
+view of the case in the audit trail, not nine entries). The single calls stay for the API.
 """
 from concord_common.access import records
 from concord_common.errors import Forbidden, NotFound
@@ -12,6 +13,11 @@ from services.cases import actions, attachments, complaints, logic, notes, power
 
 
 def case_page(uow, case_id, timeline_params=None) -> dict:
+    with uow.reads_as_one(logic.CASE.record_type):
+        return _parts(uow, case_id, timeline_params)
+
+
+def _parts(uow, case_id, timeline_params) -> dict:
     case = logic.get_case(uow, case_id)
     cid = case["id"]
     why = records.why(uow, logic.CASE, cid)

@@ -68,13 +68,14 @@ def profile_premises(session, caller, profile_id) -> dict:
 def profile_page(uow, profile_id) -> dict:
     """The profile page's parts from this service in one call and one transaction (they were six calls): the
     profile (its view recorded), the caller's access level, its families, likely duplicates, files and premises —
-    each read, and recorded, exactly as its own RPC reads and records it."""
-    profile = profiles.get_profile(uow, profile_id)
-    person, pid = profile["kind"] == "person", profile["id"]
-    return {"profile": profile,
-            "level": records.check_access(uow.session, uow.caller, PROFILE, pid, "view").get("level"),
-            "families": families.profile_families(uow, pid)["items"],
-            "matches": duplicates.profile_matches(uow, pid, {})["items"] if person and not profile.get("merged_into")
-            else [],
-            "attachments": attachments.list_attachments(uow, pid, {"limit": 100})["items"],
-            "premises": profile_premises(uow.session, uow.caller, pid)["items"] if person else []}
+    each read exactly as its own RPC reads it, the reads recorded as one view naming the parts."""
+    with uow.reads_as_one(PROFILE.record_type):        # one `profile.viewed` naming the parts, not one per part
+        profile = profiles.get_profile(uow, profile_id)
+        person, pid = profile["kind"] == "person", profile["id"]
+        return {"profile": profile,
+                "level": records.check_access(uow.session, uow.caller, PROFILE, pid, "view").get("level"),
+                "families": families.profile_families(uow, pid)["items"],
+                "matches": duplicates.profile_matches(uow, pid, {})["items"]
+                if person and not profile.get("merged_into") else [],
+                "attachments": attachments.list_attachments(uow, pid, {"limit": 100})["items"],
+                "premises": profile_premises(uow.session, uow.caller, pid)["items"] if person else []}

@@ -1,5 +1,5 @@
-"""The case page call (services/cases/case_page.py) reads and records each part exactly as its own call does, for
-each kind of reader, on a real cases database."""
+"""The case page call (services/cases/case_page.py) reads each part exactly as its own call does and records one
+view naming the parts, for each kind of reader, on a real cases database."""
 import pytest
 
 from concord_common.access import records
@@ -28,18 +28,25 @@ def one_by_one(uow, case_id) -> dict:
 
 
 @pytest.mark.parametrize("reader", list(READERS))
-def test_the_case_page_call_reads_and_records_each_part_as_its_own_call_does(db, reader):
+def test_the_case_page_call_reads_each_part_as_its_own_call_does_and_records_one_view(db, reader):
     case = open_case(db)
     set_action(db, case)
     caller = READERS[reader]
     with unit_of_work(db, "cases", caller, new_request_id()) as uow:
         page = case_page.case_page(uow, case["id"])
-    in_one = [event["type"] for event in uow.committed_events]
+    in_one = uow.committed_events
     with unit_of_work(db, "cases", caller, new_request_id()) as uow:
         parts = one_by_one(uow, case["id"])
     assert page == parts and page["actions"] and page["case"]["id"] == case["id"]
-    assert bool(page["grants"]) == (caller is not POLICE)           # who else has access: for those who may edit
-    assert in_one == [event["type"] for event in uow.committed_events]
+    may_edit = caller is not POLICE
+    assert bool(page["grants"]) == may_edit                         # who else has access: for those who may edit
+    separately = [(event["type"], event["data"].get("part")) for event in uow.committed_events]
+    assert len(separately) == 9 - (not may_edit)                    # each call records its own read
+    [view] = in_one                                                 # the page: one view naming the parts
+    assert view["type"] == "case.viewed"
+    assert view["data"] == {**uow.committed_events[0]["data"], "parts": [
+        "why", *(["access_list"] if may_edit else []), "notes", "timeline", "attachments", "powers", "complaints",
+        "actions"]}
 
 
 def test_a_case_the_caller_may_not_see_is_the_same_404(db):

@@ -118,13 +118,13 @@ def test_reading_a_profile_is_for_those_who_may_and_every_read_is_recorded(uow):
     assert work.committed_events[0]["data"]["break_glass"] is True
 
 
-def test_the_profile_page_call_reads_and_records_each_part_as_its_own_call_does(uow):
+def test_the_profile_page_call_reads_each_part_as_its_own_call_does_and_records_one_view(uow):
     from services.profiles import attachments, families, web_support
     made = create(uow)
     create(uow, {**AVERY, "identifiers": []})                      # a likely duplicate, for the matches part
     with uow(LEAD) as work:
         page = web_support.profile_page(work, made["id"])
-    one_call = [event["type"] for event in work.committed_events]
+    one_call = work.committed_events
     with uow(LEAD) as work:
         parts = {"profile": profiles.get_profile(work, made["id"]),
                  "level": records.check_access(work.session, LEAD, world.PROFILE_KIND, made["id"], "view")["level"],
@@ -133,7 +133,13 @@ def test_the_profile_page_call_reads_and_records_each_part_as_its_own_call_does(
                  "attachments": attachments.list_attachments(work, made["id"], {"limit": 100})["items"],
                  "premises": web_support.profile_premises(work.session, LEAD, made["id"])["items"]}
     assert page == parts and page["level"] == "edit" and page["matches"]
-    assert one_call == [event["type"] for event in work.committed_events]
+    separately = {event["type"]: event["data"] for event in work.committed_events}
+    assert list(separately) == ["profile.viewed", "profile.families_viewed", "profile.matches_checked",
+                                "profile.attachments_viewed"]
+    checked, view = one_call                        # the page: one view naming the parts read (a check is no read)
+    assert (checked["type"], checked["data"]) == ("profile.matches_checked", separately["profile.matches_checked"])
+    assert view["type"] == "profile.viewed"
+    assert view["data"] == {**separately["profile.viewed"], "parts": ["families", "attachments"]}
     assert outcome(uow, STRANGER, lambda work: web_support.profile_page(work, made["id"])) == "404"
 
 
