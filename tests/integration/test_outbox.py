@@ -95,3 +95,32 @@ def test_event_no_queue_is_bound_to_is_kept_and_reported_then_delivered(outbox_d
         message = conn.SimpleQueue(queue).get(timeout=2)
         assert message.payload["id"] == sent["id"]
         message.ack()
+
+
+class _BrokerGoneAfter:
+    """An EventPublisher stand-in that confirms `confirmed` events, then loses the broker (as a node dying
+    mid-batch does); what it confirmed is kept."""
+
+    def __init__(self, confirmed: int):
+        self.confirmed, self.sent = confirmed, []
+
+    def publish(self, exchange, event_type, envelope, headers):
+        if len(self.sent) == self.confirmed:
+            raise ConnectionResetError("the broker went away")
+        self.sent.append(envelope["id"])
+
+
+def test_a_batch_cut_short_by_the_broker_marks_what_was_confirmed_and_sends_nothing_twice(outbox_db):
+    from concord_common.outbox import relay_batch
+    with unit_of_work(outbox_db, "testsrc", ALICE, "req-batch") as uow:
+        ids = [uow.add_event("thing.happened", {"n": n})["id"] for n in range(5)]
+    first = _BrokerGoneAfter(confirmed=2)
+    with pytest.raises(ConnectionResetError):
+        relay_batch(outbox_db, first)
+    rows = {row.id: row for row in outbox_rows(outbox_db)}
+    assert [bool(rows[i].published_at) for i in ids] == [True, True, False, False, False]
+    assert [rows[i].attempts for i in ids] == [1, 1, 0, 0, 0]
+    again = _BrokerGoneAfter(confirmed=10)
+    assert relay_batch(outbox_db, again) == 3
+    assert first.sent + again.sent == ids                      # each once, in order
+    assert all(row.published_at for row in outbox_rows(outbox_db))
