@@ -14,6 +14,7 @@ from datetime import date
 from werkzeug.utils import redirect
 
 from concord_common.errors import NotFound, ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.web.case_pages import case_page
 from gateway.web.profile_forms import Errors, date_from_parts, first_message, friendly
 from gateway.web.profile_views import render, templates
@@ -203,8 +204,7 @@ class AsbPages:
     @case_page("GET", "/community-trigger")
     def web_community_trigger(self, request, principal):
         items = self.remote.call("cases", "trigger_activations", {})["items"]
-        organisations = {org["id"]: org["name"] for org in
-                         self.remote.call("permissions", "list_organisations")["items"]}
+        organisations = NAMES.organisation_names(self.remote)
         today = date.today()
         for item in items:
             item["days_left"] = (date.fromisoformat(item["review_due"]) - today).days

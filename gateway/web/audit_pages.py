@@ -17,6 +17,7 @@ import eventlet
 
 from concord_common import record_types
 from concord_common.errors import Forbidden, NotFound, ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.http import together
 from gateway.web.home_pages import record_href
 from gateway.web.profile_forms import valid_uuid
@@ -49,8 +50,7 @@ def clean_cursor(value) -> str | None:
 class AuditPages:
     def _au_names(self, entries: list[dict]) -> dict:
         """Who each actor is, as far as the reader may know: a person's name, else their organisation's."""
-        organisations = {org["id"]: org["name"] for org in
-                         self.remote.call("permissions", "list_organisations")["items"]}
+        organisations = NAMES.organisation_names(self.remote)
         ids = sorted({(entry.get("actor") or {}).get("id") for entry in entries
                       if (entry.get("actor") or {}).get("kind") == "user"} - {None})
 

@@ -16,6 +16,7 @@ from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, NotFound, ValidationFailed
 from concord_common.sizes import human_size
+from gateway.directory_names import NAMES
 from gateway.http import together
 from gateway.routes.attachments import max_file_bytes
 from gateway.web.profile_forms import Errors, first_message, friendly, valid_uuid
@@ -73,13 +74,7 @@ class CasePages:
         return self.remote.call("cases", "list_case_types")["items"]
 
     def _cp_organisations(self) -> dict:
-        return {org["id"]: org["name"] for org in self.remote.call("permissions", "list_organisations")["items"]}
-
-    def _cp_team(self, team_id):
-        try:
-            return self.remote.call("permissions", "get_team", team_id)
-        except NotFound:
-            return None
+        return NAMES.organisation_names(self.remote)
 
     # -- the list ---------------------------------------------------------------------------------------------
     @case_page("GET", "/cases")
@@ -183,15 +178,12 @@ class CasePages:
         page = self.remote.call("cases", "case_page", case_id, {"cursor": cursor} if cursor else {})
         case = page["case"]
         found = {**together(types=self._cp_types, organisations=self._cp_organisations,
-                            team=lambda: self._cp_team(case["owner"]["team_id"])),
+                            team=lambda: NAMES.team(self.remote, case["owner"]["team_id"])),
                  **{part: page[part] for part in ("why", "notes", "timeline", "documents")},
                  "asb": {"powers": page["powers"], "complaints": page["complaints"]}}
         grants = page["grants"]
-        teams = {}
-        for grant in grants:
-            if grant["grantee_type"] == "team" and grant["grantee_id"] not in teams:
-                team = self._cp_team(grant["grantee_id"])
-                teams[grant["grantee_id"]] = team["name"] if team else None
+        teams = {grant["grantee_id"]: NAMES.team_name(self.remote, grant["grantee_id"])
+                 for grant in grants if grant["grantee_type"] == "team"}
         banner = next((flag for flag in ("created", "noted", "added", "ended", "closed", "reopened", "uploaded",
                                          "power", "breach", "complaint", "emergency", "actioned", "action_changed")
                        if args.get(flag) == "1"), None)

@@ -7,6 +7,7 @@ to ask for access; "Create anyway" posts the same details again with `create_any
 brings back the form as typed. A form the service refuses goes on to the create, which reports every field.
 """
 from concord_common.errors import ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.web.profile_views import render
 
 KEPT = ("given_name", "family_name", "gender", "nhs_number", "address_line1", "address_town", "address_postcode",
@@ -24,8 +25,7 @@ class DuplicateCheckPages:
             return None
         organisations = {}
         if any(match["profile"]["access"] == "signpost" for match in matches):
-            organisations = {org["id"]: org["name"]
-                             for org in self.remote.call("permissions", "list_organisations")["items"]}
+            organisations = NAMES.organisation_names(self.remote)
         name = f"{form.get('given_name', '')} {form.get('family_name', '')}".strip()
         kept = [(key, form[key]) for key in KEPT if form.get(key)] + \
             [(f"date_of_birth-{part}", value) for part, value in parts.items() if value]

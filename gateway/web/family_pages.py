@@ -14,6 +14,7 @@ removing without edit access is a 403 page (and the forms are only shown to thos
 from werkzeug.utils import redirect
 
 from concord_common.errors import Forbidden, NotFound, ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.http import together
 from gateway.web.profile_forms import Errors, first_message, friendly, valid_uuid
 from gateway.web.profile_views import FAMILY_ROLE_LABELS, PREMISES_LABELS, not_found, render, web_page
@@ -95,7 +96,7 @@ class FamilyPages:
         family = self.remote.call("profiles", "get_family", family_id)
         found = together(
             level=lambda: self.remote.call("profiles", "check_access", "family", family["id"], "view").get("level"),
-            team=lambda: self._fp_team(family["owner"]["team_id"]))
+            team=lambda: NAMES.team(self.remote, family["owner"]["team_id"]))
         can_edit = found["level"] == "edit"
         form = form or {"q": (args.get("q") or "").strip(), "role": ""}
         people = None
@@ -118,11 +119,6 @@ class FamilyPages:
                       errors=errors.by_field if errors else {}, error_summary=errors.summary() if errors else [],
                       csrf_token=principal.get("csrf_token"))
 
-    def _fp_team(self, team_id):
-        try:
-            return self.remote.call("permissions", "get_team", team_id)
-        except NotFound:
-            return None
 
     @web_page("POST", "/families/<family_id>/members")
     def web_family_add_member(self, request, principal, family_id):

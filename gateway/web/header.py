@@ -1,7 +1,7 @@
 """What the header of every signed-in page shows beyond the page itself: the sign-out form's CSRF token and
 the number of unread notifications.
 
-The count costs one RPC per page, asked in its own green thread as the page starts (a GET), so it runs
+The count costs one RPC per page (`unread_count`: a count, not the notifications), asked in its own green thread as the page starts (a GET), so it runs
 beside the page's own calls and is waited for only when the page is rendered. A page that already has the
 notifications (the notifications page) sets the count itself and makes no call. Should the notifications
 service not answer, the page shows no count rather than an error. State is per worker (green thread).
@@ -13,7 +13,7 @@ from eventlet.corolocal import local
 
 log = logging.getLogger("concord.gateway.header")
 _here = local()
-# The notifications service lists at most this many; a full list reads as "50+".
+# The notifications service counts at most this many (UNREAD_COUNTED_TO); a full count reads as "50+".
 LISTED_AT_MOST = 50
 
 
@@ -28,7 +28,7 @@ class Header:
         self.known = False
 
     def _fetch(self):
-        return self.service.remote.call("notifications", "my_notifications", True)
+        return self.service.remote.call("notifications", "unread_count")
 
     def start(self) -> None:
         if self.thread is None and not self.known:
@@ -41,7 +41,7 @@ class Header:
         if not self.known:
             self.start()
             try:
-                self.count = len(self.thread.wait()["items"])
+                self.count = self.thread.wait()
             except Exception:   # a count is not worth an error page: the header shows none
                 log.warning("unread notifications not counted", exc_info=True)
                 self.count = None

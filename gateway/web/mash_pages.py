@@ -9,6 +9,7 @@ every form carries the session's CSRF token. The cases service decides who may s
 from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, Forbidden, ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.web.case_pages import case_page
 from gateway.web.profile_forms import Errors, date_from_parts, first_message
 from gateway.web.profile_views import render
@@ -53,7 +54,7 @@ class MashPages:
         teams = self.remote.call("permissions", "teams_of_kind", "mash")
         if len(teams) < 2:
             return []
-        names = {org["id"]: org["name"] for org in self.remote.call("permissions", "list_organisations")["items"]}
+        names = NAMES.organisation_names(self.remote)
         return [(team["id"], f"{team['name']} ({names.get(team['organisation_id'], 'another organisation')})")
                 for team in teams]
 

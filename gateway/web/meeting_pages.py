@@ -15,6 +15,7 @@ from itertools import groupby
 from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, NotFound, ValidationFailed
+from gateway.directory_names import NAMES
 from gateway.http import together
 from gateway.web.profile_forms import Errors, first_message, friendly, valid_uuid
 from gateway.web.profile_views import LONDON, long_date, render, templates, web_page
@@ -51,19 +52,10 @@ def meeting_page(method, url):
 
 class MeetingPages:
     def _mp_organisations(self) -> dict:
-        return {org["id"]: org["name"] for org in self.remote.call("permissions", "list_organisations")["items"]}
+        return NAMES.organisation_names(self.remote)
 
     def _mp_team_names(self, team_ids) -> dict:
-        def name(team_id):
-            try:
-                return self.remote.call("permissions", "get_team", team_id)["name"]
-            except NotFound:
-                return "A team"
-        wanted = sorted(set(team_ids))
-        if not wanted:
-            return {}
-        found = together(**{f"t{n}": functools.partial(name, team_id) for n, team_id in enumerate(wanted)})
-        return {team_id: found[f"t{n}"] for n, team_id in enumerate(wanted)}
+        return {team_id: NAMES.team_name(self.remote, team_id, "A team") for team_id in set(team_ids)}
 
     # -- the list ----------------------------------------------------------------------------------------------
     @meeting_page("GET", "/meetings")

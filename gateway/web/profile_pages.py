@@ -17,6 +17,7 @@ from werkzeug.utils import redirect
 
 from concord_common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from concord_common.sizes import human_size
+from gateway.directory_names import NAMES
 from gateway.http import together
 from gateway.routes.attachments import max_file_bytes
 from gateway.web.profile_forms import (CREATE_ORDER, SEARCH_LABELS, SEARCH_ORDER, Errors, create_field,
@@ -39,7 +40,7 @@ def search_title(criteria: dict) -> str:
 class ProfilePages:
     # -- lookups ------------------------------------------------------------------------------------
     def _pp_organisation_names(self) -> dict:
-        return {org["id"]: org["name"] for org in self.remote.call("permissions", "list_organisations")["items"]}
+        return NAMES.organisation_names(self.remote)
 
     def _pp_user_names(self, user_ids) -> dict:
         """{user id: display name}; someone the caller's directory does not show stays unnamed."""
@@ -52,12 +53,6 @@ class ProfilePages:
         if not wanted:
             return {}
         return dict(eventlet.GreenPool(min(8, len(wanted))).imap(one, wanted))
-
-    def _pp_team(self, team_id) -> dict | None:
-        try:
-            return self.remote.call("permissions", "get_team", team_id)
-        except NotFound:
-            return None
 
     @staticmethod
     def _pp_leads(principal, profile) -> bool:
@@ -193,7 +188,7 @@ class ProfilePages:
         profile = page["profile"]
         person = profile["kind"] == "person"
         calls = {"organisations": self._pp_organisation_names,
-                 "team": lambda: self._pp_team(profile["owner"]["team_id"]),
+                 "team": lambda: NAMES.team(self.remote, profile["owner"]["team_id"]),
                  "users": lambda: self._pp_user_names(flag.get("set_by") for flag in profile.get("flags") or [])}
         calls["cases"] = lambda: self.remote.call("cases", "list_cases", {"profile_id": profile["id"], "limit": "50",
                                                                          "sort": "-opened_at"})["items"]

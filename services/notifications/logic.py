@@ -5,7 +5,7 @@ whole team, and the e-mails to send for them (services/notifications/emails.py, 
 """
 import uuid
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from concord_common.errors import NotFound
@@ -58,6 +58,20 @@ def for_caller(session, caller, unread_only: bool = False, limit: int = 50) -> d
     rows = session.execute(query.order_by(Notification.created_at.desc()).limit(limit)).all()
     return {"items": [{**_notification_schema.dump(row.Notification), "read": row.read} for row in rows],
             "next_cursor": None}
+
+
+UNREAD_COUNTED_TO = 50
+
+
+def unread_count(session, caller) -> int:
+    """How many of the caller's notifications are unread, counted up to UNREAD_COUNTED_TO (the header shows "50+"):
+    what every page's header needs, without reading and sending the notifications themselves."""
+    if caller.kind != "user":
+        return 0
+    read = exists().where(NotificationRead.notification_id == Notification.id,
+                          NotificationRead.user_id == caller.id)
+    unread = select(Notification.id).where(_addressed_to(caller), ~read).limit(UNREAD_COUNTED_TO).subquery()
+    return session.scalar(select(func.count()).select_from(unread))
 
 
 def mark_read(uow, notification_id) -> None:

@@ -100,6 +100,10 @@ class NotificationsService(ServiceBase):
         return self.read(logic.for_caller, bool(unread_only))
 
     @rpc
+    def unread_count(self):
+        return self.read(logic.unread_count)
+
+    @rpc
     def mark_read(self, notification_id):
         self.write(logic.mark_read, notification_id)
 
