@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import amqp.exceptions
 import eventlet
 import kombu.exceptions
+from eventlet.semaphore import Semaphore
 from kombu import Connection
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
@@ -87,6 +88,61 @@ def count_consumers(amqp_uri: str, service: str) -> int:
         finally:
             try:
                 channel.close()
+            except Exception:
+                pass
+
+
+class ConsumerCounter:
+    """count_consumers on one kept connection: a process asks every CONSUMER_CHECK_TTL seconds for each service it
+    calls, and a connection opened and closed each time cost the broker and the caller more than the calls did
+    at low rates (docs/capacity.md). A connection that failed, or a check that took over CHECK_SECONDS, is
+    dropped and the check made once more on a fresh one; if that cannot reach the broker either, it raises
+    ServiceUnavailable, as count_consumers does."""
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self._connection = self._channel = None
+        self._lock = Semaphore()
+
+    def count(self, service: str) -> int:
+        with self._lock:
+            for attempt in (1, 2):
+                deadline = eventlet.Timeout(self.CHECK_SECONDS)
+                try:
+                    return self._count(service)
+                except eventlet.Timeout as exc:
+                    if exc is not deadline:
+                        raise                           # the caller's own deadline, not ours
+                    self.close()
+                except BROKER_ERRORS:
+                    self.close()
+                finally:
+                    deadline.cancel()
+                if attempt == 2:
+                    raise broker_unavailable()
+        return 0
+
+    def _count(self, service: str) -> int:
+        if self._connection is None:
+            connection = Connection(self.amqp_uri, connect_timeout=self.CHECK_SECONDS)
+            connection.ensure_connection(max_retries=1, interval_start=0.1, interval_step=0.1, interval_max=0.1)
+            self._connection = connection
+        if self._channel is None:
+            self._channel = self._connection.channel()
+        try:
+            _, _, consumers = self._channel.queue_declare(rpc_queue_name(service), passive=True)
+            return consumers
+        except amqp.exceptions.NotFound:        # no such queue, so nobody consumes it; the broker closed the channel
+            self._channel = None
+            return 0
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
             except Exception:
                 pass
 
@@ -196,6 +252,11 @@ class ServiceRpc(DependencyProvider):
         self.amqp_uri = config["AMQP_URI"]
         self.timeout = float(self._timeout or config.get("RPC_TIMEOUT", 10))
         self.keyring = trust.keyring_for(config, self.container.service_name)
+        self.consumer_counter = ConsumerCounter(self.amqp_uri)
+
+    def stop(self):
+        self.consumer_counter.close()
+        super().stop()
 
     def has_consumers(self, service: str) -> bool:
         """Cached for a moment so the check costs a broker round trip at most every 2 s."""
@@ -204,7 +265,7 @@ class ServiceRpc(DependencyProvider):
         if seen is not None and now - seen < CONSUMER_CHECK_TTL:
             return True
         try:
-            consumers = count_consumers(self.amqp_uri, service)
+            consumers = self.consumer_counter.count(service)
         except ServiceUnavailable:
             metrics.RPC_CLIENT_ERRORS.labels(service, "broker").inc()
             raise

@@ -6,7 +6,7 @@
 Run by bench/capacity_bench.py (the orchestrator), which reads the lines as they come: {"event": "measuring",
 "offered": R} when a step's measured window opens (it samples CPU then), {"event": "step", …} with the step's
 figures when it closes. Each step sets the locust users to workload.users_for(R) (each paced to
-PAGES_PER_USER_PER_S by constant_throughput), waits for them to spawn and warm up, clears the page log, measures
+PAGES_PER_USER_PER_S from a random first moment), waits for them to spawn and warm up, clears the page log, measures
 for --measure seconds and reports pages done in the window: achieved rate, p50/p95/p99, failures, and per page.
 It stops after --stop-after-miss steps in a row that were not held (workload.held).
 """

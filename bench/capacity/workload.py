@@ -6,7 +6,7 @@ side in .venv-capacity, and by tests/unit/test_capacity_workload.py).
 - A step offers a rate (pages/s); it is *held* when p95 <= 100 ms, failures < 1 % and the achieved rate is at least
   95 % of the offered one (held()). highest_held() is the highest offered rate held, among steps run in order
   (a step after the first one not held does not count: the system has already fallen over once).
-- users_for(): locust users each do at most PAGES_PER_USER_PER_S pages a second (constant_throughput), so the
+- users_for(): locust users each do at most PAGES_PER_USER_PER_S pages a second (locustfile.wait_time), so the
   offered rate is users x that.
 - saturation(): which component is busiest, given CPU seconds per second per process (a Python process is one core
   at most: a replica at 0.95 is saturated; PostgreSQL and RabbitMQ use every core).

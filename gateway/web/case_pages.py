@@ -177,7 +177,7 @@ class CasePages:
         cursor = args.get("timeline_cursor") or None
         page = self.remote.call("cases", "case_page", case_id, {"cursor": cursor} if cursor else {})
         case = page["case"]
-        found = {**together(types=self._cp_types, organisations=self._cp_organisations,
+        found = {**together(organisations=self._cp_organisations,
                             team=lambda: NAMES.team(self.remote, case["owner"]["team_id"])),
                  **{part: page[part] for part in ("why", "notes", "timeline", "documents")},
                  "asb": {"powers": page["powers"], "complaints": page["complaints"]}}
@@ -189,7 +189,7 @@ class CasePages:
                        if args.get(flag) == "1"), None)
         lead = case["owner"]["team_id"] in {team.get("id") for team in principal.get("teams") or []}
         return render("case.html", status, title=f"{case['reference']}: {case['title']}", nav="case", case=case,
-                      type_labels={t["code"]: t["label"] for t in found["types"]}, why=found["why"],
+                      type_labels={t["code"]: t["label"] for t in page["types"]}, why=found["why"],
                       can_edit=bool(found["why"].get("can_edit")), is_lead=lead, notes=found["notes"],
                       timeline=found["timeline"], organisations=found["organisations"], team=found["team"],
                       grants=[g for g in grants if g["status"] == "active"], grant_teams=teams, banner=banner,

@@ -1,15 +1,14 @@
 """What a practitioner's case page shows from this service, in one call and one transaction.
 
-The page asked for it in ten calls over three rounds (the case; then its access explanation, notes, timeline,
-documents, ASB powers and complaints; then who else has access; then its actions), each a signed RPC with its
+The page asked for it in eleven calls over three rounds (the case and the case types' labels; then its access
+explanation, notes, timeline, documents, ASB powers and complaints; then who else has access; then its actions), each a signed RPC with its
 broker round trip, transaction and outbox commit — at 1M profiles and 10,000 cases a team that work, not the
-queries, was most of the page's ~330 ms (docs/capacity.md). Each part is read, and recorded, exactly as its own
-call reads it; the reads are recorded as one `case.viewed` event naming the parts (UnitOfWork.reads_as_one: one
+queries, was most of the page's ~330 ms (docs/capacity.md). Each part is read exactly as its own call reads it; the reads are recorded as one `case.viewed` event naming the parts (UnitOfWork.reads_as_one: one
 view of the case in the audit trail, not nine entries). The single calls stay for the API.
 """
 from concord_common.access import records
 from concord_common.errors import Forbidden, NotFound
-from services.cases import actions, attachments, complaints, logic, notes, powers
+from services.cases import actions, attachments, case_types, complaints, logic, notes, powers
 
 
 def case_page(uow, case_id, timeline_params=None) -> dict:
@@ -33,4 +32,5 @@ def _parts(uow, case_id, timeline_params) -> dict:
             "documents": attachments.list_attachments(uow, cid, {"limit": "100"})["items"],
             "powers": powers.list_case_powers(uow, cid)["items"],
             "complaints": complaints.list_complaints(uow, cid)["items"] if case["case_type"] == "asb" else None,
-            "actions": actions.case_actions(uow, cid, {"status": "all", "limit": "200"})["items"]}
+            "actions": actions.case_actions(uow, cid, {"status": "all", "limit": "200"})["items"],
+            "types": case_types.list_types(uow.session, uow.caller)["items"]}      # the labels of case types

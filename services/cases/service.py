@@ -137,7 +137,7 @@ class CasesService(RecordAccessRpc):
 
     @rpc
     def case_page(self, case_id, timeline_params=None):
-        return self.write(case_page.case_page, case_id, timeline_params)   # records each part's read
+        return self.write(case_page.case_page, case_id, timeline_params)   # records the view
 
     @rpc
     def list_notes(self, case_id, params=None):

@@ -6,7 +6,7 @@ from concord_common.access import records
 from concord_common.context import new_request_id
 from concord_common.db import unit_of_work
 from concord_common.errors import NotFound
-from services.cases import actions, attachments, case_page, complaints, logic, notes, powers
+from services.cases import actions, attachments, case_page, case_types, complaints, logic, notes, powers
 from tests.logic.test_actions import LEAD, POLICE, STRANGER, YOUTH, db, open_case, set_action  # noqa: F401
 
 READERS = {"the lead team": LEAD, "a team it is shared with (view)": POLICE,
@@ -24,7 +24,8 @@ def one_by_one(uow, case_id) -> dict:
             "documents": attachments.list_attachments(uow, case_id, {"limit": "100"})["items"],
             "powers": powers.list_case_powers(uow, case_id)["items"],
             "complaints": complaints.list_complaints(uow, case_id)["items"],
-            "actions": actions.case_actions(uow, case_id, {"status": "all", "limit": "200"})["items"]}
+            "actions": actions.case_actions(uow, case_id, {"status": "all", "limit": "200"})["items"],
+            "types": case_types.list_types(uow.session, uow.caller)["items"]}
 
 
 @pytest.mark.parametrize("reader", list(READERS))
