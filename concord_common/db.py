@@ -99,11 +99,11 @@ class UnitOfWork:
 
     @contextmanager
     def reads_as_one(self, record_type: str):
-        """The reads of one record (the first of `record_type` read) made inside (`<type>.viewed`, `<type>.<part>_viewed`) are recorded as one
-        `<type>.viewed` event naming the parts read: a page built in one call is one view in the audit trail,
-        not one per section (a case page was nine entries, six of them counted as page views), and one outbox
-        row, broker message and chained entry instead of nine. Anything else (a denial, a search) is recorded
-        as it happens. What was read before an error is still recorded."""
+        """The reads of one record (the first of `record_type` read) made inside (`<type>.viewed`,
+        `<type>.<part>_viewed`) are recorded as one `<type>.viewed` event naming the parts read: a page built in
+        one call is one view in the audit trail, not one per section (a case page was nine entries, six of them
+        counted as page views), and one outbox row, broker message and chained entry instead of nine. Anything
+        else (a denial, a search) is recorded as it happens. What was read before an error is still recorded."""
         self._held_reads = [record_type, None, []]
         try:
             yield

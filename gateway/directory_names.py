@@ -7,8 +7,8 @@ organisation (permissions `list_organisations`, `get_team`), so one cache serves
 a team's members, which only its own organisation may see, are never kept. The directory only creates
 organisations and teams (never renames or removes them), so a name kept for ORGANISATIONS_SECONDS /
 TEAMS_SECONDS is never wrong, only possibly missing a newcomer: a page asking for an organisation not in the list
-has it read again at once. Only signed-in pages use it (a name kept is shown only to someone the directory would show it to);
-a miss is asked as the page's caller.
+has it read again at once. Only signed-in pages use it (a name kept is shown only to someone the directory would
+show it to); a miss is asked as the page's caller.
 """
 import time
 

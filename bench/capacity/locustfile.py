@@ -2,7 +2,8 @@
 
 Each locust user is one browser tab of a signed-in demo practitioner (the session and CSRF cookies the
 orchestrator got by signing in through the web form; many users share a practitioner as tabs would) and does
-one page every 1 / PAGES_PER_USER_PER_S seconds from a random first moment (wait_time), choosing by the issue's mix (workload.MIX):
+one page every 1 / PAGES_PER_USER_PER_S seconds from a random first moment (wait_time), choosing by the issue's
+mix (workload.MIX):
 
   search     GET /profiles?q=<a seeded person's name>
   profile    GET /profiles/<id>                    (a profile the practitioner's team leads)

@@ -1,10 +1,12 @@
 """What a practitioner's case page shows from this service, in one call and one transaction.
 
 The page asked for it in eleven calls over three rounds (the case and the case types' labels; then its access
-explanation, notes, timeline, documents, ASB powers and complaints; then who else has access; then its actions), each a signed RPC with its
-broker round trip, transaction and outbox commit — at 1M profiles and 10,000 cases a team that work, not the
-queries, was most of the page's ~330 ms (docs/capacity.md). Each part is read exactly as its own call reads it; the reads are recorded as one `case.viewed` event naming the parts (UnitOfWork.reads_as_one: one
-view of the case in the audit trail, not nine entries). The single calls stay for the API.
+explanation, notes, timeline, documents, ASB powers and complaints; then who else has access; then its actions),
+each a signed RPC with its broker round trip, transaction and outbox commit — at 1M profiles and 10,000 cases a
+team that work, not the queries, was most of the page's ~330 ms (docs/capacity.md). Each part is read exactly as
+its own call reads it; the reads are recorded as one `case.viewed` event naming the parts
+(UnitOfWork.reads_as_one: one view of the case in the audit trail, not nine entries). The single calls stay for
+the API.
 """
 from concord_common.access import records
 from concord_common.errors import Forbidden, NotFound
