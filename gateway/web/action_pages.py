@@ -102,12 +102,8 @@ class ActionPages:
 
     # -- change one action ----------------------------------------------------------------------------------
     def _ap_find(self, case_id, action_id) -> tuple[dict, dict]:
-        case = self.remote.call("cases", "get_case", case_id)
-        found = self.remote.call("cases", "case_actions", case_id, {"status": "all", "limit": "500"})["items"]
-        action = next((item for item in found if item["id"] == action_id), None)
-        if action is None:
-            raise NotFound()
-        return case, action
+        found = self.remote.call("cases", "case_action", case_id, action_id)
+        return found["case"], found["action"]
 
     @case_page("GET", "/cases/<case_id>/actions/<action_id>")
     def web_action_change_form(self, request, principal, case_id, action_id):

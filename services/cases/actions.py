@@ -28,7 +28,7 @@ from concord_common.schedule import Job
 from services.cases.action_schemas import (ACTIVE, FINISHED, ActionCreateSchema, ActionListSchema,
                                            ActionUpdateSchema)
 from services.cases import mash
-from services.cases.logic import add_event, add_to_timeline, is_lead, load_case, today
+from services.cases.logic import CASE, add_event, add_to_timeline, get_case, is_lead, load_case, today
 from services.cases.models import Action, Case
 
 ACTION_REMINDERS = Job("cases.action_reminders", seconds=3600)
@@ -269,6 +269,22 @@ def case_actions(uow, case_id, params) -> dict:
     counts = uow.session.execute(select(*_counts(a, on_day)).where(a.c.case_id == row.id)).one()
     add_event(uow, "viewed", row, access, level=decision.level, part="actions")
     return _answer(uow.caller, rows, criteria, counts, lambda _: lead)
+
+
+def case_action(uow, case_id, action_id) -> dict:
+    """The change-action form (and its POST) in one call: {"case": as get_case reads it, "action": as the case's
+    list shows it}, recorded as one view of the case. It was the case and the case's whole list of actions, two
+    calls and two recorded reads, to find one action. NotFound unless the action is on that case."""
+    with uow.reads_as_one(CASE.record_type):
+        case = get_case(uow, case_id)
+        row, access, decision = load_case(uow.session, uow.caller, case["id"])
+        a, c = Action.__table__, Case.__table__
+        found = uow.session.execute(select(*_columns(a, c)).join(c, c.c.id == a.c.case_id)
+                                    .where(a.c.case_id == row.id, a.c.id == record_uuid(action_id))).first()
+        if found is None:
+            raise NotFound()
+        add_event(uow, "viewed", row, access, level=decision.level, part="action")
+        return {"case": case, "action": action_view(found, found.reference, uow.caller, leads(uow.caller, access))}
 
 
 def _whose(a, caller) -> list:

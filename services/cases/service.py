@@ -192,6 +192,10 @@ class CasesService(RecordAccessRpc):
         return self.write(actions.update_action, action_id, payload)
 
     @rpc
+    def case_action(self, case_id, action_id):
+        return self.write(actions.case_action, case_id, action_id)             # records the view
+
+    @rpc
     def case_actions(self, case_id, params=None):
         return self.write(actions.case_actions, case_id, params or {})         # records the read
 

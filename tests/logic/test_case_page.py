@@ -54,3 +54,27 @@ def test_a_case_the_caller_may_not_see_is_the_same_404(db):
     case = open_case(db)
     with pytest.raises(NotFound), unit_of_work(db, "cases", STRANGER, new_request_id()) as uow:
         case_page.case_page(uow, case["id"])
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_one_action_with_its_case_is_what_the_case_and_its_list_show_and_one_view(db, reader):
+    case = open_case(db)
+    action = set_action(db, case)
+    caller = READERS[reader]
+    with unit_of_work(db, "cases", caller, new_request_id()) as uow:
+        found = actions.case_action(uow, case["id"], action["id"])
+    [view] = uow.committed_events
+    assert view["type"] == "case.viewed" and view["data"]["parts"] == ["action"]
+    with unit_of_work(db, "cases", caller, new_request_id()) as uow:
+        listed = actions.case_actions(uow, case["id"], {"status": "all"})["items"]
+        assert found == {"case": logic.get_case(uow, case["id"]), "action": listed[0]}
+
+
+def test_an_action_is_found_only_on_its_own_case_and_only_by_those_who_may_see_it(db):
+    case, other = open_case(db), open_case(db, "Graffiti, Mill Lane")
+    action = set_action(db, case)
+    for caller, case_id, action_id in ((LEAD, other["id"], action["id"]),              # another case's action
+                                       (LEAD, case["id"], "not-an-id"),
+                                       (STRANGER, case["id"], action["id"])):        # a case they may not see
+        with pytest.raises(NotFound), unit_of_work(db, "cases", caller, new_request_id()) as uow:
+            actions.case_action(uow, case_id, action_id)
