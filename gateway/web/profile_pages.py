@@ -182,24 +182,26 @@ class ProfilePages:
     def _pp_profile_page(self, principal, profile_id, args, status=200, errors=None):
         if not valid_uuid(profile_id):
             return not_found()
-        # The profiles service's parts in one call (profile, level, families, matches, files, premises), then the
-        # other services' in parallel.
-        page = self.remote.call("profiles", "profile_page", profile_id)
+        # The profiles service's parts in one call (profile, level, families, matches, files, premises) beside the
+        # person's cases (asked by the id in the address: a profile the caller may not see is the profiles
+        # service's 404 whatever the cases service answers); then what depends on the profile, in parallel.
+        first = together(page=lambda: self.remote.call("profiles", "profile_page", profile_id),
+                         cases=lambda: self.remote.call("cases", "list_cases", {
+                             "profile_id": str(uuid.UUID(profile_id)), "limit": "50", "sort": "-opened_at"})["items"])
+        page = first["page"]
         profile = page["profile"]
         person = profile["kind"] == "person"
         calls = {"organisations": self._pp_organisation_names,
                  "team": lambda: NAMES.team(self.remote, profile["owner"]["team_id"]),
                  "users": lambda: self._pp_user_names(flag.get("set_by") for flag in profile.get("flags") or [])}
-        calls["cases"] = lambda: self.remote.call("cases", "list_cases", {"profile_id": profile["id"], "limit": "50",
-                                                                         "sort": "-opened_at"})["items"]
         if profile.get("merged_into"):
             calls["survivor"] = lambda: self._pp_profile_or_none(profile["merged_into"])
         if profile.get("merged_from"):
             calls["merged_from"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["merged_from"]]
         if profile["kind"] == "premises" and profile.get("linked_people"):
             calls["linked"] = lambda: [(pid, self._pp_profile_or_none(pid)) for pid in profile["linked_people"]]
-        found = {**together(**calls), **{part: page[part] for part in ("level", "families", "matches", "attachments",
-                                                                       "premises")}}
+        found = {**together(**calls), "cases": first["cases"],
+                 **{part: page[part] for part in ("level", "families", "matches", "attachments", "premises")}}
         uploaders = {item["uploaded_by"] for item in found["attachments"]} - set(found["users"])
         if uploaders:
             found["users"].update(self._pp_user_names(uploaders))
