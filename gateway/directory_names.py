@@ -7,7 +7,9 @@ organisation (permissions `list_organisations`, `get_team`), so one cache serves
 a team's members, which only its own organisation may see, are never kept. The directory only creates
 organisations and teams (never renames or removes them), so a name kept for ORGANISATIONS_SECONDS /
 TEAMS_SECONDS is never wrong, only possibly missing a newcomer: a page asking for an organisation not in the list
-has it read again at once. Only signed-in pages use it (a name kept is shown only to someone the directory would
+has it read again at once. An id still missing from a list read after a page named it (so after it was made) is not
+asked about again for ORGANISATIONS_SECONDS: records name only organisations that exist, so that is bad data, and
+it must not cost every page a call. Only signed-in pages use it (a name kept is shown only to someone the directory would
 show it to); a miss is asked as the page's caller.
 """
 import time
@@ -25,6 +27,7 @@ class DirectoryNames:
         self._clock = clock
         self._organisations: tuple[float, dict] | None = None       # (read at, {id: name})
         self._teams: dict[str, tuple[float, dict]] = {}
+        self._missing: dict[str, float] = {}                          # id -> when a re-read still lacked it
 
     def organisation_names(self, remote) -> "OrganisationNames":
         """{organisation id: name}, read again when older than ORGANISATIONS_SECONDS, or once more for a page that
@@ -32,7 +35,19 @@ class DirectoryNames:
         kept = self._organisations
         if kept is None or self._clock() - kept[0] > ORGANISATIONS_SECONDS:
             kept = self._read_organisations(remote)
-        return OrganisationNames(kept[1], lambda: self._read_organisations(remote)[1])
+        return OrganisationNames(kept[1], lambda: self._read_organisations(remote)[1], self)
+
+    def known_missing(self, organisation_id) -> bool:
+        """No use reading the list again for it: not an id, or missing from a read made since a page named it."""
+        if not organisation_id or not isinstance(organisation_id, str):
+            return True
+        since = self._missing.get(organisation_id)
+        return since is not None and self._clock() - since <= ORGANISATIONS_SECONDS
+
+    def note_missing(self, organisation_id) -> None:
+        if len(self._missing) >= TEAMS_KEPT:
+            self._missing.clear()
+        self._missing[organisation_id] = self._clock()
 
     def _read_organisations(self, remote) -> tuple[float, dict]:
         items = remote.call("permissions", "list_organisations")["items"]
@@ -62,24 +77,28 @@ class DirectoryNames:
 class OrganisationNames(dict):
     """A page's {organisation id: name}: asked for one it does not hold, it reads the directory again, once."""
 
-    def __init__(self, names: dict, read_again):
+    def __init__(self, names: dict, read_again, kept: "DirectoryNames"):
         super().__init__(names)
-        self._read_again = read_again
+        self._read_again, self._kept = read_again, kept
 
-    def _refresh(self) -> None:
-        if self._read_again is not None:
+    def _refresh(self, key) -> None:
+        if self._kept.known_missing(key):
+            return
+        if self._read_again is not None:            # once a page, after the page has named the organisation
             read_again, self._read_again = self._read_again, None
             self.update(read_again())
+        if not dict.__contains__(self, key):
+            self._kept.note_missing(key)
 
     def __missing__(self, key):
-        self._refresh()
+        self._refresh(key)
         if dict.__contains__(self, key):
             return dict.__getitem__(self, key)
         raise KeyError(key)
 
     def get(self, key, default=None):
         if not dict.__contains__(self, key):
-            self._refresh()
+            self._refresh(key)
         return dict.get(self, key, default)
 
 

@@ -61,6 +61,17 @@ def test_a_page_asking_for_an_organisation_not_yet_kept_reads_them_again_once(wo
     assert remote.calls == ["list_organisations"] * 2
 
 
+def test_an_organisation_no_list_has_is_not_asked_about_on_every_page(world):
+    remote, names, now = world
+    for _ in range(3):                               # bad data: a record naming an organisation that never was
+        assert names.organisation_names(remote).get("o-never", "an organisation") == "an organisation"
+        assert names.organisation_names(remote).get(None, "an organisation") == "an organisation"   # no id at all
+    assert remote.calls == ["list_organisations"] * 2          # the first read, and one more for the unknown id
+    now[0] += directory_names.ORGANISATIONS_SECONDS + 1
+    names.organisation_names(remote).get("o-never")
+    assert remote.calls == ["list_organisations"] * 4          # old: read again, then once more for it
+
+
 def test_a_team_is_kept_without_its_members_and_a_missing_one_is_none(world):
     remote, names, now = world
     summary = {"id": "t-1", "name": "Leeds ASB", "organisation_id": "o-1", "kind": "general"}
