@@ -3,10 +3,9 @@
 Sections, each asked of the service that knows, all at once (`together`): the open cases my teams lead,
 my notifications (unread first; the notifications page is /notifications), the records I opened lately
 (the audit service's trail of my own views, named by the owning services only where I may still open them),
-my actions (counts of overdue, due this week and open, and the soonest due), and what waits for my teams:
-access requests to decide and transfers to accept, with counts. Each service is asked once: the cases service's
-`home_page` (my actions and my teams' cases), the permissions service's `waiting_for_me`. A section whose
-service does not answer says so; the rest of the page still shows.
+my actions (the cases service's `my_actions`: counts of overdue, due this week and open, and the soonest due),
+and what waits for my teams: access requests to decide and transfers to accept, with counts. A section
+whose service does not answer says so; the rest of the page still shows.
 """
 from werkzeug.utils import redirect
 
@@ -43,12 +42,10 @@ class HomePages:
                 return UNAVAILABLE
         return run
 
-    def _hp_cases(self, teams):
-        """My actions and each team's newest open cases: the cases service's part, in one call."""
-        answer = self.remote.call("cases", "home_page", [team["id"] for team in teams], CASES_PER_TEAM, ACTIONS_SHOWN)
-        return {"actions": answer["actions"], "team_cases": [
-            {"team": team, "items": listed["items"], "more": bool(listed.get("next_cursor"))}
-            for team, listed in zip(teams, answer["team_cases"])]}
+    def _hp_team_cases(self, team):
+        answer = self.remote.call("cases", "list_cases", {"team_id": team["id"], "status": "open",
+                                                          "limit": str(CASES_PER_TEAM), "sort": "-opened_at"})
+        return {"team": team, "items": answer["items"], "more": bool(answer.get("next_cursor"))}
 
     def _hp_notifications(self):
         items = self.remote.call("notifications", "my_notifications", False)["items"]
@@ -83,23 +80,28 @@ class HomePages:
             return redirect("/mfa", code=303)
         teams = principal.get("teams") or []
         calls = {"notifications": self._hp_notifications, "recent": self._hp_recent,
-                 "cases": lambda: self._hp_cases(teams),
-                 "waiting": lambda: self.remote.call("permissions", "waiting_for_me", str(INBOX_LIMIT))}
+                 "actions": lambda: self.remote.call("cases", "my_actions", {"limit": str(ACTIONS_SHOWN)}),
+                 "my_requests": lambda: self.remote.call("permissions", "list_access_requests", status="pending",
+                                                         direction="outgoing", limit=str(INBOX_LIMIT))}
+        if teams:
+            calls["requests"] = lambda: self.remote.call("permissions", "list_access_requests", status="pending",
+                                                         direction="incoming", limit=str(INBOX_LIMIT))
+            calls["transfers"] = lambda: self.remote.call("permissions", "list_transfers", status="pending",
+                                                          direction="incoming", limit=str(INBOX_LIMIT))
+            for position, team in enumerate(teams):
+                calls[f"cases-{position}"] = lambda team=team: self._hp_team_cases(team)
         top = header.begin(self, principal, eager=False)     # its unread count is the notifications section's
         try:
             found = together(**{name: self._hp_section(call) for name, call in calls.items()})
             if found["notifications"] is not UNAVAILABLE:
                 top.set_unread(found["notifications"]["unread"])
-            cases, inbox = found["cases"], found["waiting"]
-            names = ("requests", "transfers", "my_requests") if teams else ("my_requests",)
-            waiting = {name: (UNAVAILABLE if inbox is UNAVAILABLE else
-                              {"count": count_text(inbox.get(name) or {"items": []}),
-                               "none": not (inbox.get(name) or {}).get("items")})
-                       for name in names}
+            waiting = {name: (UNAVAILABLE if found[name] is UNAVAILABLE else
+                              {"count": count_text(found[name]), "none": not found[name]["items"]})
+                       for name in ("requests", "transfers", "my_requests") if name in found}
             return render("home.html", title="Home", nav="home", principal=principal, teams=teams,
-                          team_cases=[UNAVAILABLE] * len(teams) if cases is UNAVAILABLE else cases["team_cases"],
+                          team_cases=[found[f"cases-{position}"] for position in range(len(teams))],
                           notifications=found["notifications"], recent=found["recent"], waiting=waiting,
-                          my_actions=UNAVAILABLE if cases is UNAVAILABLE else cases["actions"],
+                          my_actions=found["actions"],
                           unavailable=UNAVAILABLE, csrf_token=principal.get("csrf_token"))
         finally:
             header.end()

@@ -7,7 +7,7 @@ from concord_common.db import Database
 from concord_common.rpc import ServiceRpc
 from concord_common.service import CallContext, ping, rpc
 from concord_common.errors import NotFound
-from services.cases import actions, attachments, case_page, case_types, home_page, listing, logic, notes, reviews, risk
+from services.cases import actions, attachments, case_page, case_types, listing, logic, notes, reviews, risk
 from services.cases import community_trigger, complaints, mash, mash_reminders, meetings, powers
 from services.cases import schemas
 
@@ -198,10 +198,6 @@ class CasesService(RecordAccessRpc):
     @rpc
     def case_actions(self, case_id, params=None):
         return self.write(actions.case_actions, case_id, params or {})         # records the read
-
-    @rpc
-    def home_page(self, team_ids, cases_per_team=10, actions_shown=5):
-        return self.write(home_page.home_page, team_ids, cases_per_team, actions_shown)   # records each read
 
     @rpc
     def my_actions(self, params=None):

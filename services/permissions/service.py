@@ -12,7 +12,6 @@ from concord_common import contract, record_types, trust
 from concord_common.db import Database
 from concord_common.service import CallContext, ServiceBase, ping, rpc
 from services.permissions import access_requests, agreements, auth, clients, email_directory, logic, operators, transfers
-from services.permissions import waiting
 from services.permissions import schemas
 from services.permissions.owners import RecordOwnersProvider
 from services.permissions.principals import PRINCIPAL_INVALIDATED
@@ -182,10 +181,6 @@ class PermissionsService(ServiceBase):
     @rpc
     def list_access_requests(self, status=None, direction=None, limit=None, cursor=None):
         return self.read(access_requests.list_access_requests, status, direction, limit, cursor)
-
-    @rpc
-    def waiting_for_me(self, limit=None):
-        return self.read(waiting.waiting_for_me, limit)
 
     @rpc
     def get_access_request(self, request_id):
