@@ -73,31 +73,21 @@ def rpc_queue_name(service: str) -> str:
 
 def count_consumers(amqp_uri: str, service: str) -> int:
     """Consumers on the service's RPC queue (0 if the queue does not exist); ServiceUnavailable when the
-    broker cannot be reached."""
-    with Connection(amqp_uri, connect_timeout=2) as conn:
-        try:
-            conn.ensure_connection(max_retries=1, interval_start=0.1, interval_step=0.1, interval_max=0.1)
-            channel = conn.channel()
-        except BROKER_ERRORS:
-            raise broker_unavailable() from None
-        try:
-            _, _, consumers = channel.queue_declare(rpc_queue_name(service), passive=True)
-            return consumers
-        except Exception:
-            return 0
-        finally:
-            try:
-                channel.close()
-            except Exception:
-                pass
+    broker cannot be reached. Once, on a connection of its own (`concord restart`, the benches); a service
+    keeps a ConsumerCounter."""
+    counter = ConsumerCounter(amqp_uri)
+    try:
+        return counter.count(service)
+    finally:
+        counter.close()
 
 
 class ConsumerCounter:
-    """count_consumers on one kept connection: a process asks every CONSUMER_CHECK_TTL seconds for each service it
-    calls, and a connection opened and closed each time cost the broker and the caller more than the calls did
-    at low rates (docs/capacity.md). A connection that failed, or a check that took over CHECK_SECONDS, is
-    dropped and the check made once more on a fresh one; if that cannot reach the broker either, it raises
-    ServiceUnavailable, as count_consumers does."""
+    """Consumers on a service's RPC queue, on one kept connection: a process asks every CONSUMER_CHECK_TTL
+    seconds for each service it calls, and a connection opened and closed each time cost the broker and the caller
+    more than the calls did at low rates (docs/capacity.md). A connection that failed, or a check that took over
+    CHECK_SECONDS, is dropped and the check made once more on a fresh one; if that cannot reach the broker either,
+    it raises ServiceUnavailable."""
 
     CHECK_SECONDS = 2.0
 
@@ -122,7 +112,6 @@ class ConsumerCounter:
                     deadline.cancel()
                 if attempt == 2:
                     raise broker_unavailable()
-        return 0
 
     def _count(self, service: str) -> int:
         if self._connection is None:
