@@ -47,11 +47,15 @@ def _addressed_to(caller):
                and_(Notification.recipient_type == "team", Notification.recipient_id.in_(teams)))
 
 
+def _read_by(caller):
+    """The notification has been read by the caller."""
+    return exists().where(NotificationRead.notification_id == Notification.id, NotificationRead.user_id == caller.id)
+
+
 def for_caller(session, caller, unread_only: bool = False, limit: int = 50) -> dict:
     if caller.kind != "user":
         return {"items": [], "next_cursor": None}
-    read = exists().where(NotificationRead.notification_id == Notification.id,
-                          NotificationRead.user_id == caller.id)
+    read = _read_by(caller)
     query = select(Notification, read.label("read")).where(_addressed_to(caller))
     if unread_only:
         query = query.where(~read)
@@ -68,10 +72,8 @@ def unread_count(session, caller) -> int:
     what every page's header needs, without reading and sending the notifications themselves."""
     if caller.kind != "user":
         return 0
-    read = exists().where(NotificationRead.notification_id == Notification.id,
-                          NotificationRead.user_id == caller.id)
-    unread = select(Notification.id).where(_addressed_to(caller), ~read).limit(UNREAD_COUNTED_TO).subquery()
-    return session.scalar(select(func.count()).select_from(unread))
+    unread = select(Notification.id).where(_addressed_to(caller), ~_read_by(caller)).limit(UNREAD_COUNTED_TO)
+    return session.scalar(select(func.count()).select_from(unread.subquery()))
 
 
 def mark_read(uow, notification_id) -> None:
