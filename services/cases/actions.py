@@ -28,7 +28,7 @@ from concord_common.schedule import Job
 from services.cases.action_schemas import (ACTIVE, FINISHED, ActionCreateSchema, ActionListSchema,
                                            ActionUpdateSchema)
 from services.cases import mash
-from services.cases.logic import CASE, add_event, add_to_timeline, get_case, is_lead, load_case, today
+from services.cases.logic import CASE, add_event, add_to_timeline, is_lead, load_case, read_case, today
 from services.cases.models import Action, Case
 
 ACTION_REMINDERS = Job("cases.action_reminders", seconds=3600)
@@ -276,8 +276,7 @@ def case_action(uow, case_id, action_id) -> dict:
     list shows it}, recorded as one view of the case. It was the case and the case's whole list of actions, two
     calls and two recorded reads, to find one action. NotFound unless the action is on that case."""
     with uow.reads_as_one(CASE.record_type):
-        case = get_case(uow, case_id)
-        row, access, decision = load_case(uow.session, uow.caller, case["id"])
+        row, access, decision, case = read_case(uow, case_id)
         a, c = Action.__table__, Case.__table__
         found = uow.session.execute(select(*_columns(a, c)).join(c, c.c.id == a.c.case_id)
                                     .where(a.c.case_id == row.id, a.c.id == record_uuid(action_id))).first()

@@ -269,10 +269,15 @@ def create_case(uow, payload, profiles, directory) -> dict:
 
 def get_case(uow, case_id) -> dict:
     """Only for those who may see it; the view is recorded in the same transaction (no record, no answer)."""
+    return read_case(uow, case_id)[3]
+
+
+def read_case(uow, case_id):
+    """get_case, with what it loaded: (row, access, decision, the case as get_case answers it)."""
     row, access, decision = load_case(uow.session, uow.caller, case_id)
     add_event(uow, "viewed", row, access, level=decision.level, break_glass=any(
         g.source == "break_glass" and g.covers(uow.caller) and g.active(clock.now()) for g in access.grants))
-    return case_views(uow.session, uow.caller, [row], with_links=True)[0]
+    return row, access, decision, case_views(uow.session, uow.caller, [row], with_links=True)[0]
 
 
 def _check_version(row, if_match) -> None:
