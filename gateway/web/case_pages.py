@@ -73,9 +73,6 @@ class CasePages:
     def _cp_types(self) -> list[dict]:
         return self.remote.call("cases", "list_case_types")["items"]
 
-    def _cp_organisations(self) -> dict:
-        return NAMES.organisation_names(self.remote)
-
     # -- the list ---------------------------------------------------------------------------------------------
     @case_page("GET", "/cases")
     def web_cases(self, request, principal):
@@ -86,7 +83,7 @@ class CasePages:
         params = {key: value for key, value in form.items() if value and key != "cursor"}
         params.update({"limit": str(LIST_PAGE_SIZE), "cursor": form["cursor"] or "0"})
         errors = Errors(["q"])
-        found = together(types=self._cp_types, organisations=self._cp_organisations)
+        found = together(types=self._cp_types, organisations=lambda: NAMES.organisation_names(self.remote))
         answer = {"items": [], "next_cursor": None}
         try:
             answer = self.remote.call("cases", "list_cases", params)
@@ -177,7 +174,7 @@ class CasePages:
         cursor = args.get("timeline_cursor") or None
         page = self.remote.call("cases", "case_page", case_id, {"cursor": cursor} if cursor else {})
         case = page["case"]
-        found = {**together(organisations=self._cp_organisations,
+        found = {**together(organisations=lambda: NAMES.organisation_names(self.remote),
                             team=lambda: NAMES.team(self.remote, case["owner"]["team_id"])),
                  **{part: page[part] for part in ("why", "notes", "timeline", "documents")},
                  "asb": {"powers": page["powers"], "complaints": page["complaints"]}}

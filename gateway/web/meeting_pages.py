@@ -51,9 +51,6 @@ def meeting_page(method, url):
 
 
 class MeetingPages:
-    def _mp_organisations(self) -> dict:
-        return NAMES.organisation_names(self.remote)
-
     def _mp_team_names(self, team_ids) -> dict:
         return {team_id: NAMES.team_name(self.remote, team_id, "A team") for team_id in set(team_ids)}
 
@@ -180,7 +177,7 @@ class MeetingPages:
 
     def _mp_meeting_page(self, principal, meeting_id, args, status=200, errors=None, forms=None):
         meeting = self.remote.call("cases", "get_meeting", meeting_id)
-        found = together(organisations=self._mp_organisations,
+        found = together(organisations=lambda: NAMES.organisation_names(self.remote),
                          teams=lambda: self._mp_team_names(
                              [meeting["chair_team_id"]] + [a["team_id"] for a in meeting["attendees"] if a["team_id"]]),
                          cases=lambda: self._lead_cases(principal, meeting) if meeting["status"] == "scheduled" else [])

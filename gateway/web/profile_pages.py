@@ -39,9 +39,6 @@ def search_title(criteria: dict) -> str:
 
 class ProfilePages:
     # -- lookups ------------------------------------------------------------------------------------
-    def _pp_organisation_names(self) -> dict:
-        return NAMES.organisation_names(self.remote)
-
     def _pp_user_names(self, user_ids) -> dict:
         """{user id: display name}; someone the caller's directory does not show stays unnamed."""
         def one(user_id):
@@ -122,7 +119,7 @@ class ProfilePages:
                     else:
                         errors.add("q", friendly(first_message(messages), "Name", value=form["q"]))
         if results and any(item["access"] == "signpost" for item in results):
-            organisations = self._pp_organisation_names()
+            organisations = NAMES.organisation_names(self.remote)
         query = {**criteria}
         if limit != SEARCH_PAGE_SIZE:
             query["limit"] = str(limit)
@@ -191,7 +188,7 @@ class ProfilePages:
         page = first["page"]
         profile = page["profile"]
         person = profile["kind"] == "person"
-        calls = {"organisations": self._pp_organisation_names,
+        calls = {"organisations": lambda: NAMES.organisation_names(self.remote),
                  "team": lambda: NAMES.team(self.remote, profile["owner"]["team_id"]),
                  "users": lambda: self._pp_user_names(flag.get("set_by") for flag in profile.get("flags") or [])}
         if profile.get("merged_into"):
@@ -321,7 +318,7 @@ class ProfilePages:
             matches=lambda: self.remote.call("profiles", "profile_matches", survivor["id"],
                                              {"min_score": "0", "limit": "50"})["items"]
             if survivor["kind"] == "person" and not survivor.get("merged_into") else [],
-            organisations=self._pp_organisation_names)
+            organisations=lambda: NAMES.organisation_names(self.remote))
         match = next((m for m in found["matches"] if m["profile"]["id"] == duplicate["id"]), None)
         blockers = []
         if found["survivor_level"] != "edit":
