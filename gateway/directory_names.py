@@ -3,14 +3,14 @@
 Nearly every record page names the lead team and the organisations it is shared with: asked of the permissions
 service on every page, that was two or more RPC calls a page, and the directory's work for them was a tenth of a
 page's CPU (docs/capacity.md). Every signed-in person may see every organisation and every team's name and
-organisation (permissions `list_organisations`, `get_team`), so one cache serves every caller of a process;
-a team's members, which only its own organisation may see, are never kept. The directory only creates
-organisations and teams (never renames or removes them), so a name kept for ORGANISATIONS_SECONDS /
-TEAMS_SECONDS is never wrong, only possibly missing a newcomer: a page asking for an organisation not in the list
-has it read again at once. An id still missing from a list read after a page named it (so after it was made) is not
-asked about again for ORGANISATIONS_SECONDS: records name only organisations that exist, so that is bad data, and
-it must not cost every page a call. Only signed-in pages use it (a name kept is shown only to someone the directory would
-show it to); a miss is asked as the page's caller.
+organisation (permissions `list_organisations`, `get_team`), so one cache serves every caller of a process; a team's
+members, which only its own organisation may see, are never kept. The directory only creates organisations and teams
+(never renames or removes them), so a name kept for ORGANISATIONS_SECONDS / TEAMS_SECONDS is never wrong, only
+possibly missing a newcomer: a page asking for an organisation not in the list has it read again at once. An id
+still missing from a list read after a page named it (so after it was made) is not asked about again for
+ORGANISATIONS_SECONDS: records name only organisations that exist, so that is bad data, and it must not cost every
+page a call. Only signed-in pages use it (a name kept is shown only to someone the directory would show it to); a
+miss is asked as the page's caller.
 """
 import time
 

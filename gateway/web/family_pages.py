@@ -119,7 +119,6 @@ class FamilyPages:
                       errors=errors.by_field if errors else {}, error_summary=errors.summary() if errors else [],
                       csrf_token=principal.get("csrf_token"))
 
-
     @web_page("POST", "/families/<family_id>/members")
     def web_family_add_member(self, request, principal, family_id):
         if not valid_uuid(family_id):

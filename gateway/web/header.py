@@ -1,10 +1,10 @@
 """What the header of every signed-in page shows beyond the page itself: the sign-out form's CSRF token and
 the number of unread notifications.
 
-The count costs one RPC per page (`unread_count`: a count, not the notifications), asked in its own green thread as the page starts (a GET), so it runs
-beside the page's own calls and is waited for only when the page is rendered. A page that already has the
-notifications (the notifications page) sets the count itself and makes no call. Should the notifications
-service not answer, the page shows no count rather than an error. State is per worker (green thread).
+The count costs one RPC per page (`unread_count`: a count, not the notifications), asked in its own green thread as
+the page starts (a GET), so it runs beside the page's own calls and is waited for only when the page is rendered. A
+page that already has the notifications (the notifications page) sets the count itself and makes no call. Should the
+notifications service not answer, the page shows no count rather than an error. State is per worker (green thread).
 """
 import logging
 

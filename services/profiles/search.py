@@ -18,10 +18,10 @@ are each selective and bounded, then the scores only for those candidates.
      loosely like the one asked for (the btree finds a few dozen rows, the name is checked on those).
 2. Only if no candidate's name score reaches CLOSE (typos in several words): each typed word corrected against
    the words names are made of (`name_words`: one typing slip away, sounding the same, then the closest by
-   trigrams; WORD_FIXES a word),
-   and the names made of a corrected first and last word, either way round (btree on lower(family_name),
-   lower(given_name)). Only if that finds no one: the whole name as typed by trigram similarity (`%`, its best
-   LOOSER_CAP rows), among names sharing a little with each word — a scan of a large part of the GIN index.
+   trigrams; WORD_FIXES a word), and the names made of a corrected first and last word, either way round (btree
+   on lower(family_name), lower(given_name)). Only if that finds no one: the whole name as typed by trigram
+   similarity (`%`, its best LOOSER_CAP rows), among names sharing a little with each word — a scan of a large
+   part of the GIN index.
 3. The score (unchanged: best similarity / word similarity x 0.9 over the name variants and aliases, +10
    identifier, +2 date of birth, +1 postcode) only for those candidates; sort; page.
 Each source gives at most CAP candidates (the best first where a source can have many close ones), more

@@ -1,11 +1,11 @@
 """profiles: the words names are made of, for correcting a misspelt name (services/profiles/search.py, step 2)
 
 A misspelt name ("Jonh Smiht") used to be looked for by trigram similarity of the whole name over every name
-(`search_name % :q`, a GIN scan whose common trigrams touch a large part of a million names: ~70 ms). Names are
-made of far fewer distinct words than there are names, so the typed words are corrected against those words
-first (the spellings one typing slip away looked up exactly, then sound-alike and trigram probes, all on a small
-table), and the names made of the corrected words are found by btree. `name_words` holds every word of every profile's and alias's name, kept by statement triggers
-(a word is never removed: one no name uses any more only finds no one).
+(`search_name % :q`, a GIN scan whose common trigrams touch a large part of a million names: ~70 ms). Names are made
+of far fewer distinct words than there are names, so the typed words are corrected against those words first (the
+spellings one typing slip away looked up exactly, then sound-alike and trigram probes, all on a small table), and
+the names made of the corrected words are found by btree. `name_words` holds every word of every profile's and
+alias's name, kept by statement triggers (a word is never removed: one no name uses any more only finds no one).
 
 Revision ID: 0010_name_words
 Revises: 0009_imports
