@@ -141,7 +141,8 @@ def one_read(reads: list[tuple[str, dict]]) -> dict:
                 reads[0][1])
     parts = []
     for event_type, data in reads:
-        part = data.get("part") or (None if event_type.endswith(".viewed") else event_type.split(".", 1)[1][:-7])
+        part = data.get("part") or (None if event_type.endswith(".viewed")
+                                    else event_type.split(".", 1)[1].removesuffix("_viewed"))
         if part and part not in parts:
             parts.append(part)
     return {**{key: value for key, value in base.items() if key != "part"}, "parts": parts}
