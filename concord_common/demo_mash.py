@@ -7,6 +7,7 @@ outstanding (asked of the school); green with research answered (asked of housin
 import requests
 
 WORKER = "l.okoro"               # a practitioner of the Leeds MASH
+MASH = ("Leeds City Council", "Leeds MASH")     # named in every referral: a partnership may have more than one
 REFERRER = {"pc.khan": ("PC Aisha Khan", "West Yorkshire Police", "aisha.khan@westyorkshire.police.example"),
             "k.robinson": ("Kyle Robinson", "Park View Academy", "0113 496 0101"),
             "b.atkinson": ("Ben Atkinson", "Leeds Teaching Hospitals NHS Trust", "0113 496 0202")}
@@ -56,12 +57,13 @@ def seed_mash(url: str, ids: dict, signed_in) -> None:
     try:
         if _ok(requests.get(url + "/api/v1/mash/referrals", headers=worker, timeout=15))["items"]:
             return
+        mash_team_id = _team_id(url, worker, *MASH)
         for who, subject, category, concerns, triage, research, decision in MORNING:
             referrer = signed_in(url, who)
             name, organisation, contact = REFERRER[who]
             made = _ok(requests.post(url + "/api/v1/mash/referrals", headers=referrer, timeout=15, json={
                 "subject": {"profile_id": ids[subject]} if isinstance(subject, str) else subject,
-                "category": category, "concerns": concerns,
+                "category": category, "concerns": concerns, "mash_team_id": mash_team_id,
                 "referrer": {"name": name, "organisation": organisation, "contact": contact}}), 201)
             requests.delete(url + "/api/v1/sessions/current", headers=referrer, timeout=15)
             base = f"{url}/api/v1/mash/referrals/{made['id']}"
