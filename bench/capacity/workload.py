@@ -8,6 +8,8 @@ side in .venv-capacity, and by tests/unit/test_capacity_workload.py).
   (a step after the first one not held does not count: the system has already fallen over once).
 - users_for(): locust users each do at most PAGES_PER_USER_PER_S pages a second (locustfile.wait_time), so the
   offered rate is users x that.
+- page_floor_ms(): the least CPU a mixed page can cost, from what one HTTP request, one RPC call and one recorded
+  read cost (bench/floor_bench.py measures them) and how many of each a page of the mix makes.
 - saturation(): which component is busiest, given CPU seconds per second per process (a Python process is one core
   at most: a replica at 0.95 is saturated; PostgreSQL and RabbitMQ use every core).
 """
@@ -24,12 +26,32 @@ PAGES_PER_USER_PER_S = 0.5          # one page every 2 s per locust user: 200 pa
 # Components as the orchestrator names them; services and the gateway are single-threaded Python processes.
 PYTHON_COMPONENTS = ("gateway", "profiles", "cases", "permissions", "audit", "notifications")
 SHARED_COMPONENTS = ("postgresql", "rabbitmq")
+# Each page of the mix, counted in gateway/web: HTTP requests (a note or an action is a POST and the case page it
+# redirects to) and RPC calls (the header's unread count is one on every page shown); recorded reads a mixed page
+# as make capacity measured them (audit entries ÷ pages, 7 December 2026: a page built in one call records one).
+REQUESTS_PER_PAGE = {"search": 1, "profile": 1, "case": 1, "note": 2, "action": 2, "dashboard": 1}
+CALLS_PER_PAGE = {"search": 2, "profile": 3, "case": 2, "note": 3, "action": 4, "dashboard": 8}
+RECORDED_READS_PER_PAGE = 1.6
 
 
 def mix_weights() -> dict:
     """The shares as fractions summing to 1."""
     total = sum(MIX.values())
     return {name: share / total for name, share in MIX.items()}
+
+
+def per_mixed_page(counts: dict) -> float:
+    """A per-page count (REQUESTS_PER_PAGE, CALLS_PER_PAGE) weighted by the mix."""
+    weights = mix_weights()
+    return sum(weights[page] * counts[page] for page in MIX)
+
+
+def page_floor_ms(http_ms: float, call_ms: float, recorded_read_ms: float,
+                  recorded_reads: float = RECORDED_READS_PER_PAGE) -> float:
+    """The least CPU (ms) a mixed page can cost however little its queries do: its HTTP requests, its calls each as
+    cheap as a ping, and its recorded reads each costing what a small profile's did beyond a call."""
+    return (per_mixed_page(REQUESTS_PER_PAGE) * http_ms + per_mixed_page(CALLS_PER_PAGE) * call_ms
+            + recorded_reads * max(0.0, recorded_read_ms - call_ms))
 
 
 def users_for(rate: float, per_user: float = PAGES_PER_USER_PER_S) -> int:

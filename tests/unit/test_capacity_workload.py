@@ -108,3 +108,20 @@ def test_cpu_cost_per_page_and_the_rates_it_allows():
     assert limits == {"cases": 25.0, "gateway": 50.0, "machine": 25.0}       # 2000 ms of CPU a second / 80 ms
     assert workload.ceilings(cost, cores=2, replicas=2, utilisation=0.5)["cases"] == 25.0
     assert workload.cpu_cost_ms({"achieved": 0, "cpu": {}}) == {}
+
+
+def test_a_mixed_page_makes_the_requests_and_calls_its_pages_make_weighted_by_the_mix():
+    assert set(workload.REQUESTS_PER_PAGE) == set(workload.MIX) == set(workload.CALLS_PER_PAGE)
+    # search 30 %, profile 25 %, case 20 %, dashboard 5 % one request; note and action 10 % each two (POST, page)
+    assert workload.per_mixed_page(workload.REQUESTS_PER_PAGE) == pytest.approx(0.30 + 0.25 + 0.20 + 0.2 + 0.2 + 0.05)
+    assert workload.per_mixed_page(workload.CALLS_PER_PAGE) == pytest.approx(
+        0.30 * 2 + 0.25 * 3 + 0.20 * 2 + 0.10 * 3 + 0.10 * 4 + 0.05 * 8)
+    assert workload.per_mixed_page({page: 7 for page in workload.MIX}) == pytest.approx(7)
+
+
+def test_the_page_floor_is_its_requests_calls_and_what_recording_a_read_adds_to_a_call():
+    # 1.2 requests at 1 ms, 2.85 calls at 4 ms, 1.6 recorded reads each 10 - 4 ms more than a call
+    assert workload.page_floor_ms(1.0, 4.0, 10.0) == pytest.approx(1.2 + 2.85 * 4 + 1.6 * 6)
+    assert workload.page_floor_ms(1.0, 4.0, 10.0, recorded_reads=0) == pytest.approx(1.2 + 2.85 * 4)
+    # a read measured cheaper than a call (noise) adds nothing rather than taking CPU away
+    assert workload.page_floor_ms(0.5, 4.0, 3.0) == pytest.approx(0.6 + 2.85 * 4)
