@@ -3,9 +3,7 @@ linked people, photo, profiles merged into it), read for many profiles at once."
 from sqlalchemy import select, text
 
 from services.profiles.models import Merge
-from services.profiles.answers import ProfileSchema
-
-_profile_schema = ProfileSchema()
+from services.profiles.answers import profile_fields
 
 
 def as_json(value):
@@ -87,7 +85,7 @@ def child_lists(session, profile_ids) -> dict:
 
 def profile_view(profile, children: dict) -> dict:
     """The full profile (`access: full`) from its row and its entry in `child_lists`."""
-    body = {**_profile_schema.dump(profile), "access": "full"}
+    body = {**profile_fields(profile), "access": "full"}
     if profile.kind == "premises":
         body["address"] = children["addresses"][0] if children["addresses"] else None
         body["linked_people"] = sorted(children["linked_people"])
