@@ -22,17 +22,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def _load(name: str, file: Path):
-    spec = importlib.util.spec_from_file_location(name, file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_run = _load("concord_bench_run", HERE / "run.py")        # monkey-patches eventlet, as our processes do
-capacity = _load("concord_capacity_bench", HERE / "capacity_bench.py")
+_spec = importlib.util.spec_from_file_location("concord_capacity_bench", HERE / "capacity_bench.py")
+capacity = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(capacity)      # loads bench/run.py (which monkey-patches eventlet, as our processes do)
+bench_run = capacity.bench_run
+workload = capacity.workload            # the mix and what each of its pages makes: requests, calls, recorded reads
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -45,7 +39,6 @@ import requests  # noqa: E402
 from concord_common.settings import SERVICE_NAMES  # noqa: E402
 
 RESULTS = HERE / "results" / "floor_latest.json"
-workload = capacity.workload            # the mix and what each of its pages makes: requests, calls, recorded reads
 CORES = os.cpu_count() or 2
 
 
