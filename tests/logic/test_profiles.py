@@ -229,8 +229,7 @@ def test_a_partner_creates_then_updates_by_its_own_reference(uow, directory):
 @pytest.mark.parametrize("payload", [
     AVERY,
     {**{k: v for k, v in AVERY.items() if k != "date_of_birth"}, "given_name": "Robin", "gender": "female",
-     "roles": [],
-     "external_ref": {"system": "niche", "id": "R-7"}, "contact": {"phone": "0113 496 0000"}},
+     "roles": [], "external_ref": {"system": "niche", "id": "R-7"}, "contact": {"phone": "0113 496 0000"}},
     {"kind": "person", "given_name": "Sam", "family_name": "Odd"},
     {"kind": "premises", "name": "The Red Lion", "premises_type": "licensed_premises",
      "address": {"line1": "2 Kirkgate", "postcode": "LS2 7DJ"}},
