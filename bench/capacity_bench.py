@@ -56,7 +56,6 @@ import uuid  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 import psycopg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from concord_common import demo  # noqa: E402
 from concord_common.context import SYSTEM  # noqa: E402
@@ -154,10 +153,6 @@ class CapacityCluster(bench_run.Cluster):
                 step()
             except Exception as exc:
                 print(f"! cleanup step failed: {exc!r}", file=sys.stderr)
-
-    def db(self, service: str) -> str:
-        return make_url(self.database_url).set(database=f"{self.prefix}_{service}", drivername="postgresql") \
-            .render_as_string(hide_password=False)
 
 
 # -- seeding ---------------------------------------------------------------------------------------------------
@@ -378,11 +373,14 @@ def postgres_pids(cluster) -> tuple[list[int], int]:
     """The backends connected to our databases, and how many connections they are."""
     with psycopg.connect(cluster.db("permissions")) as conn:
         pids = [row[0] for row in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s AND pid <> pg_backend_pid()", (PREFIX + "_%",))]
+            "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s AND pid <> pg_backend_pid()",
+            (cluster.prefix + "_%",))]
     return pids, len(pids)
 
 
 class CpuSampler:
+    """CPU of each component's processes (and the load generator's, and the machine's) between start() and stop()."""
+
     def __init__(self, cluster, load_pid: int):
         self.cluster, self.load_pid = cluster, load_pid
 
@@ -409,7 +407,8 @@ class CpuSampler:
                 now, then = cpu_seconds(pid), self.before.get(pid)
                 if now is not None and then is not None:
                     used += now - then
-            figures[name] = {"cpu_per_s": round(used / seconds, 3), "processes": len(pids)}
+            figures[name] = {"cpu_per_s": round(used / seconds, 3), "cpu_seconds": round(used, 4),
+                             "processes": len(pids)}
         busy, total = machine_busy()
         figures["machine"] = {"busy_share": round((busy - self.machine_before[0]) /
                                                   max(1, total - self.machine_before[1]), 3),

@@ -4,8 +4,8 @@
 
 Starts one process of each service and the gateway (bench/run.py's Cluster: a vhost and databases of their own,
 removed at the end), signs in through the API, then sends N (default 2,000) of each of these requests one after
-another and, meanwhile, reads from /proc the CPU time of every process involved (the services, the gateway, the
-PostgreSQL backends on the bench's databases, RabbitMQ's beam.smp, this client):
+another and, meanwhile, reads from /proc the CPU time of every process involved (capacity_bench's CpuSampler: the
+services, the gateway, the PostgreSQL backends on the bench's databases, RabbitMQ's beam.smp, this client):
 
   healthz       GET /healthz: HTTP in the gateway, nothing else (no RPC, no database);
   readyz        GET /readyz: the same and five RPC calls in parallel, one to each service's `ping` (SELECT 1);
@@ -33,7 +33,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
 
-import psycopg  # noqa: E402
 import requests  # noqa: E402
 
 from concord_common.settings import SERVICE_NAMES  # noqa: E402
@@ -48,61 +47,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-class Sampler:
-    """CPU seconds used by each component's processes between start() and stop()."""
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-
-    def groups(self) -> dict:
-        found = {}
-        for process in self.cluster.processes:
-            found.setdefault(process.name.rsplit("-", 1)[0], []).append(process.popen.pid)
-        with psycopg.connect(self.cluster.db("permissions")) as conn:
-            found["postgresql"] = [row[0] for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname LIKE %s AND pid <> pg_backend_pid()",
-                (self.cluster.prefix + "_%",))]
-        found["rabbitmq"] = capacity.broker_pids()
-        found["client"] = [os.getpid()]
-        return found
-
-    def start(self) -> None:
-        self.pids = self.groups()
-        self.before = {pid: capacity.cpu_seconds(pid) for pids in self.pids.values() for pid in pids}
-
-    def stop(self) -> dict:
-        used = {}
-        for name, pids in self.pids.items():
-            total = 0.0
-            for pid in pids:
-                now, then = capacity.cpu_seconds(pid), self.before.get(pid)
-                if now is not None and then is not None:
-                    total += now - then
-            used[name] = total
-        return used
-
-
 def measure(cluster, name: str, request, count: int) -> dict:
-    """`count` requests one after another: latency and CPU ms a request by component (the client apart)."""
+    """`count` requests one after another: latency and CPU ms a request by component (this client apart)."""
     bench_run.warm_up(request, 100)
     time.sleep(2)                           # the warm-up's audit events recorded before the window opens
-    sampler = Sampler(cluster)
+    sampler = capacity.CpuSampler(cluster, os.getpid())     # this process is the load generator
     sampler.start()
     latency, _ = bench_run.sequential(request, count)
     time.sleep(2)                           # … and this window's, inside it (the relay polls, audit consumes)
     used = sampler.stop()
-    per_request = {component: round(seconds * 1000 / count, 2) for component, seconds in sorted(used.items())}
-    system = round(sum(ms for component, ms in per_request.items() if component != "client"), 2)
+    per_request = {component: round(figures["cpu_seconds"] * 1000 / count, 2)
+                   for component, figures in sorted(used.items()) if component != "machine"}
+    system = round(sum(ms for component, ms in per_request.items() if component != "load generator"), 2)
     print(f"  {name:<13} p50 {latency['p50_ms']:6.2f} ms  CPU {system:6.2f} ms a request  "
           + ", ".join(f"{component} {ms:.2f}" for component, ms in per_request.items()), flush=True)
     return {"latency": latency, "cpu_ms": per_request, "cpu_ms_system": system}
-
-
-class FloorCluster(bench_run.Cluster):
-    def db(self, service: str) -> str:
-        from sqlalchemy.engine import make_url
-        return make_url(self.database_url).set(database=f"{self.prefix}_{service}", drivername="postgresql") \
-            .render_as_string(hide_password=False)
 
 
 def run(cluster, args) -> dict:
@@ -139,7 +98,7 @@ def run(cluster, args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cluster = FloorCluster()
+    cluster = bench_run.Cluster()
     load_before = os.getloadavg()
     try:
         figures = run(cluster, args)

@@ -131,6 +131,11 @@ class Cluster:
     def gateway_url(self) -> str:
         return f"http://{self.gateway_address}"
 
+    def db(self, service: str) -> str:
+        """A plain PostgreSQL URL (for psycopg) of one service's database in this cluster."""
+        return make_url(self.database_url).set(database=f"{self.prefix}_{service}", drivername="postgresql") \
+            .render_as_string(hide_password=False)
+
     def open(self) -> None:
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, self.amqp_user, ".*", ".*", ".*")
