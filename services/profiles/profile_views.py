@@ -3,7 +3,7 @@ linked people, photo, profiles merged into it), read for many profiles at once."
 from sqlalchemy import select, text
 
 from services.profiles.models import Merge
-from services.profiles.answers import profile_fields
+from services.profiles.answers import display_name, is_young_person
 
 
 def as_json(value):
@@ -13,6 +13,28 @@ def as_json(value):
     if isinstance(value, dict):
         return {key: as_json(item) for key, item in value.items()}
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def profile_fields(p) -> dict:
+    """`ProfileSchema().dump(p)`, written out: a search page dumps up to 50 rows, and marshmallow took ~60 µs a
+    row, a tenth of a search's CPU in the service (a logic test holds the two equal)."""
+    person = p.kind == "person"
+    return {"id": _text(p.id), "kind": _text(p.kind), "given_name": _text(p.given_name),
+            "family_name": _text(p.family_name), "name": _text(p.name), "display_name": display_name(p),
+            "date_of_birth": as_json(p.date_of_birth), "is_young_person": is_young_person(p),
+            "gender": _text(p.gender), "roles": list(p.roles or []), "contact": p.contact,
+            "premises_type": _text(p.premises_type),
+            "external_ref": {"system": p.external_system, "id": p.external_id} if p.external_system else None,
+            "merged_into": _text(p.merged_into),
+            "owner": {"organisation_id": p.owner_organisation_id, "team_id": p.owner_team_id},
+            "restricted": None if p.restricted is None else bool(p.restricted),
+            "consent": {"status": p.consent_status, "detail": p.consent_detail} if person else None,
+            "created_at": as_json(p.created_at), "updated_at": as_json(p.updated_at),
+            "version": None if p.version is None else int(p.version)}
 
 
 def address_view(row) -> dict:

@@ -238,7 +238,8 @@ def test_profile_fields_are_what_the_profile_schema_dumps(uow, profiles_db, payl
     """profile_fields writes ProfileSchema's dump out by hand for speed: the two agree, from the ORM object (a
     profile read) and from a Core row (a search result row), and in the same key order."""
     from sqlalchemy.orm import Session
-    from services.profiles.answers import ProfileSchema, profile_fields
+    from services.profiles.answers import ProfileSchema
+    from services.profiles.profile_views import profile_fields
     from services.profiles.models import Profile
 
     made = create(uow, payload)
